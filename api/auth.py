@@ -1,0 +1,147 @@
+"""Passwords (bcrypt), operator tokens (JWT HS256) and edge-box API keys (stored as sha256).
+
+Create a key for an edge box from code (what the edge engineer's tests use)::
+
+    from gatewatch.api.auth import create_api_key
+    key = create_api_key(settings, gate="huu-nghi", camera="cam-1")   # or a Session
+    httpx.post(url, headers={"X-API-Key": key}, json={"events": [...]})
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import bcrypt
+import jwt
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gatewatch.api.models import ApiKey, User
+from gatewatch.api.settings import Settings
+from gatewatch.errors import ConfigError
+
+ROLES = ("operator", "admin")
+KEY_PREFIX = "gwk_"
+JWT_ALGORITHM = "HS256"
+
+
+def hash_password(password: str) -> str:
+    """bcrypt hash of ``password`` (bcrypt uses at most 72 bytes; longer is refused)."""
+    raw = password.encode()
+    if len(raw) > 72:
+        raise ConfigError("password longer than 72 bytes")
+    return bcrypt.hashpw(raw, bcrypt.gensalt()).decode()
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    """True when ``password`` matches the stored bcrypt hash."""
+    raw = password.encode()
+    return len(raw) <= 72 and bcrypt.checkpw(raw, password_hash.encode())
+
+
+def hash_key(key: str) -> str:
+    """sha256 hex of an API key: the only form the database keeps."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _check_name(what: str, value: str) -> str:
+    value = value.strip()
+    if not value or len(value) > 64:
+        raise ConfigError(f"{what} must be 1-64 characters, got {value!r}")
+    return value
+
+
+def create_user(session: Session, username: str, password: str, role: str = "operator") -> User:
+    """Add a user with a bcrypt-hashed password; raises ``ConfigError`` on a bad role or a taken name."""
+    if role not in ROLES:
+        raise ConfigError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if len(password) < 8:
+        raise ConfigError("password must be at least 8 characters")
+    user = User(username=_check_name("username", username), password_hash=hash_password(password), role=role)
+    session.add(user)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise ConfigError(f"user {username!r} already exists") from exc
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The enabled user with these credentials, or None."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or user.disabled or not verify_password(password, user.password_hash):
+        return None
+    return user
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A freshly created API key: ``key`` is shown once and never stored in clear."""
+
+    key: str
+    record: ApiKey
+
+
+def new_api_key(session: Session, gate: str, camera: str = "*", name: str = "", created_by: str = "") -> NewKey:
+    """Create and store a key scoped to ``gate`` / ``camera`` (``*`` for every camera of the gate)."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    record = ApiKey(
+        key_hash=hash_key(key), prefix=key[:12], gate=_check_name("gate", gate),
+        camera=_check_name("camera", camera), name=name, created_by=created_by,
+    )
+    session.add(record)
+    session.commit()
+    return NewKey(key=key, record=record)
+
+
+def create_api_key(session_or_settings: Session | Settings, gate: str, camera: str = "*", name: str = "") -> str:
+    """Create an edge-box key and return it in clear (the one time it is visible).
+
+    Takes an open ``Session`` or ``Settings`` (then it opens the database itself and runs
+    migrations first when ``settings.migrate_on_start``).
+    """
+    if isinstance(session_or_settings, Session):
+        return new_api_key(session_or_settings, gate, camera, name).key
+    from gatewatch.api.db import make_engine, make_sessionmaker, upgrade
+
+    engine = make_engine(session_or_settings)
+    try:
+        if session_or_settings.migrate_on_start:
+            upgrade(engine)
+        with make_sessionmaker(engine)() as session:
+            return new_api_key(session, gate, camera, name).key
+    finally:
+        engine.dispose()
+
+
+def lookup_api_key(session: Session, key: str) -> ApiKey | None:
+    """The live (not revoked) key record for ``key``, or None."""
+    record = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
+    if record is None or record.revoked_at is not None:
+        return None
+    return record
+
+
+def key_allows(record: ApiKey, gate: str, camera: str) -> bool:
+    """True when the key may act for ``gate`` / ``camera``."""
+    return record.gate == gate and record.camera in ("*", camera)
+
+
+def create_token(secret: str, user: User, ttl: timedelta) -> str:
+    """Signed bearer token carrying the user's name and role."""
+    now = datetime.now(timezone.utc)
+    claims = {"sub": user.username, "role": user.role, "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, secret, algorithm=JWT_ALGORITHM)
+
+
+def decode_token(secret: str, token: str) -> dict[str, object] | None:
+    """The token's claims, or None when it is malformed, forged or expired."""
+    try:
+        return jwt.decode(token, secret, algorithms=[JWT_ALGORITHM], options={"require": ["sub", "exp"]})
+    except jwt.PyJWTError:
+        return None

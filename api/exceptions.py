@@ -1,0 +1,37 @@
+"""Domain errors raised by the service modules; routes turn them into HTTP answers."""
+
+from __future__ import annotations
+
+
+class ApiProblem(Exception):
+    """Base: ``str(err)`` is the message the caller sees."""
+
+
+class NotFound(ApiProblem):
+    """The thing asked for does not exist."""
+
+
+class Conflict(ApiProblem):
+    """The request clashes with the current state (e.g. a flag already reviewed)."""
+
+
+class OutOfScope(ApiProblem):
+    """An API key used for a gate or camera it does not cover."""
+
+
+class BadQuery(ApiProblem):
+    """Query parameters that are valid one by one but not together (e.g. since after until)."""
+
+
+class InvalidEvent(ApiProblem):
+    """One event of a batch failed validation; the whole batch is refused."""
+
+    def __init__(self, index: int | None, event_id: str | None, error: str) -> None:
+        super().__init__(error)
+        self.index = index
+        self.event_id = event_id
+        self.error = error
+
+    def detail(self) -> dict[str, object]:
+        """The 422 body's ``detail`` object of the ingest contract."""
+        return {"index": self.index, "event_id": self.event_id, "error": self.error}

@@ -1,0 +1,1 @@
+"""Alembic migrations for the gate API, run by ``gatewatch.api.db.upgrade``."""

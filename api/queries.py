@@ -1,0 +1,157 @@
+"""Read side: counts bucketed by hour or day, crossing search by plate, a vehicle's visits.
+
+Counts group on ``crossings.hour`` (whole hours since the epoch, indexed with the gate), so a
+day of one gate is an index range scan on both backends; day buckets are summed from hours
+in the local time zone.
+
+Example::
+
+    buckets = hourly_counts(session, CrossingFilter(gate="huu-nghi", lane="lane-2"), since, until)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from gatewatch.api.exceptions import BadQuery
+from gatewatch.api.models import Crossing
+from gatewatch.api.plates import normalise, plate_key, within_one_edit
+
+MAX_HOUR_BUCKETS = 24 * 400
+MAX_DAY_BUCKETS = 366 * 10
+
+
+@dataclass(frozen=True)
+class CrossingFilter:
+    """Optional equality filters on crossings (None: any)."""
+
+    gate: str | None = None
+    camera: str | None = None
+    lane: str | None = None
+    direction: str | None = None
+    vehicle_class: str | None = None
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        """Add a WHERE clause for every set field."""
+        for name in ("gate", "camera", "lane", "direction", "vehicle_class"):
+            value = getattr(self, name)
+            if value is not None:
+                query = query.where(getattr(Crossing, name) == value)
+        return query
+
+
+def as_utc(value: datetime, tz: ZoneInfo) -> datetime:
+    """Aware UTC datetime; a naive one is read as local time in ``tz``."""
+    return (value if value.tzinfo else value.replace(tzinfo=tz)).astimezone(timezone.utc)
+
+
+def default_range(tz: ZoneInfo, since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+    """Fill a missing end of the range: today (local midnight to midnight) by default."""
+    if since is None and until is None:
+        start = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        return start.astimezone(timezone.utc), (start + timedelta(days=1)).astimezone(timezone.utc)
+    if since is None:
+        until_utc = as_utc(until, tz)  # type: ignore[arg-type]
+        return until_utc - timedelta(days=1), until_utc
+    since_utc = as_utc(since, tz)
+    return since_utc, as_utc(until, tz) if until else since_utc + timedelta(days=1)
+
+
+def counts(session: Session, flt: CrossingFilter, since: datetime, until: datetime, bucket: str,
+           tz: ZoneInfo) -> list[tuple[datetime, int]]:
+    """Crossings per hour or per local day in ``[since, until)``, zeros included, oldest first."""
+    if until <= since:
+        raise BadQuery("'until' must be after 'since'")
+    h0 = int(since.timestamp() // 3600)
+    h1 = -int(-until.timestamp() // 3600)  # ceil
+    if bucket == "hour" and h1 - h0 > MAX_HOUR_BUCKETS:
+        raise BadQuery(f"hour buckets cover at most {MAX_HOUR_BUCKETS // 24} days; use bucket=day")
+    if bucket == "day" and (h1 - h0) / 24 > MAX_DAY_BUCKETS:
+        raise BadQuery(f"day buckets cover at most {MAX_DAY_BUCKETS} days")
+    query = flt.apply(select(Crossing.hour, func.count()).where(Crossing.hour >= h0, Crossing.hour < h1))
+    if since.timestamp() % 3600 or until.timestamp() % 3600:
+        query = query.where(Crossing.frame_time >= since, Crossing.frame_time < until)
+    per_hour = dict(session.execute(query.group_by(Crossing.hour)).all())
+    if bucket == "hour":
+        return [(datetime.fromtimestamp(h * 3600, timezone.utc), int(per_hour.get(h, 0))) for h in range(h0, h1)]
+    per_day: dict[datetime, int] = {}
+    day = since.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    while day < until:
+        per_day[day] = 0
+        day = (day + timedelta(days=1)).replace(hour=0)
+    for hour, n in per_hour.items():
+        local = datetime.fromtimestamp(hour * 3600, timezone.utc).astimezone(tz)
+        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        per_day[start] = per_day.get(start, 0) + int(n)
+    return sorted((d.astimezone(timezone.utc), n) for d, n in per_day.items())
+
+
+def matching_plates(session: Session, query_plate: str, fuzzy: bool) -> list[str]:
+    """Stored plates equal to ``query_plate`` (normalised), or within one edit up to look-alikes."""
+    text = normalise(query_plate)
+    if not text:
+        raise BadQuery("plate must contain letters or digits")
+    if not fuzzy:
+        return [text]
+    key = plate_key(text)
+    candidates = session.execute(
+        select(Crossing.plate, Crossing.plate_key).distinct()
+        .where(Crossing.plate_key.is_not(None), func.length(Crossing.plate_key).between(len(key) - 1, len(key) + 1))
+    ).all()
+    return sorted({plate for plate, pkey in candidates if within_one_edit(key, pkey)})
+
+
+def list_crossings(session: Session, flt: CrossingFilter, since: datetime | None, until: datetime | None,
+                   plates: list[str] | None, limit: int, offset: int) -> tuple[int, list[Crossing]]:
+    """A page of crossings, newest first, and the total that match."""
+    query = flt.apply(select(Crossing))
+    if since is not None:
+        query = query.where(Crossing.frame_time >= since)
+    if until is not None:
+        query = query.where(Crossing.frame_time < until)
+    if plates is not None:
+        query = query.where(Crossing.plate.in_(plates or [""]))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Crossing.frame_time.desc(), Crossing.event_id).limit(limit).offset(offset))
+    return total, list(rows)
+
+
+@dataclass(frozen=True)
+class VisitRecord:
+    """An entry paired with the next exit at the same gate."""
+
+    gate: str
+    entry: Crossing | None
+    exit: Crossing | None
+
+    @property
+    def clearance_s(self) -> float | None:
+        """Seconds from arrival to departure, when both are known."""
+        if self.entry is None or self.exit is None:
+            return None
+        return (self.exit.frame_time - self.entry.frame_time).total_seconds()
+
+
+def vehicle_history(session: Session, plates: list[str]) -> tuple[list[Crossing], list[VisitRecord]]:
+    """Crossings of these plates, oldest first, and the visits (arrival, departure, clearance) they make."""
+    rows = list(session.scalars(
+        select(Crossing).where(Crossing.plate.in_(plates or [""])).order_by(Crossing.frame_time, Crossing.event_id)
+    ))
+    visits: list[VisitRecord] = []
+    open_entry: dict[str, Crossing] = {}
+    for row in rows:
+        if row.direction == "entry":
+            if row.gate in open_entry:
+                visits.append(VisitRecord(row.gate, open_entry.pop(row.gate), None))
+            open_entry[row.gate] = row
+        else:
+            visits.append(VisitRecord(row.gate, open_entry.pop(row.gate, None), row))
+    visits.extend(VisitRecord(gate, entry, None) for gate, entry in open_entry.items())
+    visits.sort(key=lambda v: (v.entry or v.exit).frame_time)  # type: ignore[union-attr]
+    return rows, visits

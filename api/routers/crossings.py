@@ -1,0 +1,94 @@
+"""Counts, crossing search and vehicle history (operators)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from gatewatch.api.deps import OperatorDep, SessionDep, SettingsDep
+from gatewatch.api.exceptions import BadQuery
+from gatewatch.api.plates import normalise
+from gatewatch.api.queries import (
+    CrossingFilter,
+    as_utc,
+    counts,
+    default_range,
+    list_crossings,
+    matching_plates,
+)
+from gatewatch.api.queries import vehicle_history as history
+from gatewatch.api.schemas import Bucket, Counts, CrossingOut, CrossingPage, VehicleHistory, Visit
+
+router = APIRouter(prefix="/api/v1", tags=["crossings"])
+
+Name = Annotated[str | None, Query(min_length=1, max_length=64)]
+DirectionQ = Annotated[Literal["entry", "exit"] | None, Query()]
+Since = Annotated[datetime | None, Query(description="Start (ISO 8601; naive = local time zone).")]
+Until = Annotated[datetime | None, Query(description="End, exclusive (ISO 8601; naive = local time zone).")]
+
+
+@router.get("/counts", response_model=Counts)
+def get_counts(
+    session: SessionDep, settings: SettingsDep, _user: OperatorDep,
+    gate: Name = None, camera: Name = None, lane: Name = None, direction: DirectionQ = None,
+    vehicle_class: Name = None, since: Since = None, until: Until = None,
+    bucket: Annotated[Literal["hour", "day"], Query()] = "hour",
+) -> Counts:
+    """Crossings per hour or per local day (zeros included); the default range is today, local time."""
+    tz = settings.tz
+    start, end = default_range(tz, since, until)
+    flt = CrossingFilter(gate, camera, lane, direction, vehicle_class)
+    try:
+        rows = counts(session, flt, start, end, bucket, tz)
+    except BadQuery as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return Counts(bucket=bucket, timezone=settings.timezone, since=start, until=end,
+                  total=sum(n for _, n in rows), buckets=[Bucket(start=s, count=n) for s, n in rows])
+
+
+@router.get("/crossings", response_model=CrossingPage)
+def get_crossings(
+    session: SessionDep, settings: SettingsDep, _user: OperatorDep,
+    gate: Name = None, camera: Name = None, lane: Name = None, direction: DirectionQ = None,
+    vehicle_class: Name = None, since: Since = None, until: Until = None,
+    plate: Annotated[str | None, Query(min_length=1, max_length=32, description="Plate, any separators.")] = None,
+    fuzzy: Annotated[bool, Query(description="Tolerate look-alikes and one wrong or missing character.")] = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+) -> CrossingPage:
+    """Crossings, newest first, filtered and paginated; ``plate`` searches exactly or fuzzily."""
+    tz = settings.tz
+    try:
+        plates = matching_plates(session, plate, fuzzy) if plate is not None else None
+    except BadQuery as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    total, rows = list_crossings(
+        session, CrossingFilter(gate, camera, lane, direction, vehicle_class),
+        as_utc(since, tz) if since else None, as_utc(until, tz) if until else None, plates, limit, offset,
+    )
+    return CrossingPage(total=total, limit=limit, offset=offset,
+                        items=[CrossingOut.model_validate(r) for r in rows])
+
+
+@router.get("/vehicles/{plate}", response_model=VehicleHistory)
+def vehicle_history(
+    plate: str, session: SessionDep, _user: OperatorDep,
+    fuzzy: Annotated[bool, Query(description="Include plates within one edit / look-alikes.")] = False,
+) -> VehicleHistory:
+    """A plate's crossings and visits: arrival (entry), departure (exit) and the clearance time between."""
+    try:
+        plates = matching_plates(session, plate, fuzzy)
+    except BadQuery as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    rows, visits = history(session, plates)
+    if not rows:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no crossings for plate {normalise(plate)!r}")
+    return VehicleHistory(
+        plate=normalise(plate), plates_matched=sorted({r.plate for r in rows if r.plate}),
+        crossings=[CrossingOut.model_validate(r) for r in rows],
+        visits=[Visit(gate=v.gate, arrived_at=v.entry.frame_time if v.entry else None,
+                      departed_at=v.exit.frame_time if v.exit else None, clearance_s=v.clearance_s,
+                      entry_event_id=v.entry.event_id if v.entry else None,
+                      exit_event_id=v.exit.event_id if v.exit else None) for v in visits],
+    )

@@ -1,0 +1,124 @@
+"""Edge-box ingest: event batches and evidence images (``X-API-Key``)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Path, Request, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from gatewatch.api.auth import key_allows
+from gatewatch.api.deps import EdgeKeyDep, SessionDep
+from gatewatch.api.evidence import ROLES, UnsupportedImage, attach, check_image
+from gatewatch.api.exceptions import InvalidEvent, NotFound, OutOfScope
+from gatewatch.api.ingest import store_batch, validate_batch
+from gatewatch.api.models import Event
+from gatewatch.api.schemas import EvidenceStored, IngestResult
+
+router = APIRouter(prefix="/api/v1/events", tags=["ingest"])
+
+BATCH_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["events"], "additionalProperties": False,
+    "properties": {"events": {"type": "array", "items": {
+        "type": "object", "description": "A gatewatch.events CrossingEvent or FlagEvent (discriminated on 'kind').",
+    }}},
+}
+INVALID = {"description": "Invalid event: nothing stored. Body: {'detail': {'index', 'event_id', 'error'}}"}
+
+
+def _parse_body(raw: bytes, max_events: int) -> list[Any]:
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"malformed JSON: {exc}") from None
+    if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+        raise InvalidEvent(None, None, "body must be a JSON object {\"events\": [...]}")
+    extra = set(body) - {"events"}
+    if extra:
+        raise InvalidEvent(None, None, f"unexpected field(s) in body: {', '.join(sorted(extra))}")
+    events = body["events"]
+    if len(events) > max_events:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
+                            f"batch of {len(events)} events exceeds the limit of {max_events}")
+    return events
+
+
+@router.post(
+    "", response_model=IngestResult, openapi_extra={"requestBody": {
+        "required": True, "content": {"application/json": {"schema": BATCH_SCHEMA}}}},
+    responses={400: {"description": "Malformed JSON"}, 401: {"description": "Missing or unknown key"},
+               403: {"description": "Event outside the key's gate/camera"}, 413: {"description": "Batch too big"},
+               422: INVALID},
+)
+async def ingest(request: Request, session: SessionDep, key: EdgeKeyDep) -> IngestResult:
+    """Store a batch of events all or nothing; an event already stored counts as a duplicate."""
+    app = request.app
+    metrics = app.state.metrics
+    try:
+        items = _parse_body(await request.body(), app.state.settings.max_batch_events)
+        events = validate_batch(items, key)
+        outcome = await run_in_threadpool(store_batch, session, events)
+    except InvalidEvent as exc:
+        metrics.batches.labels("invalid").inc()
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.detail()) from None
+    except OutOfScope as exc:
+        metrics.batches.labels("forbidden").inc()
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    except HTTPException:
+        metrics.batches.labels("refused").inc()
+        raise
+    metrics.batches.labels("ok").inc()
+    for kind, n in outcome.by_kind.items():
+        metrics.events.labels(kind).inc(n)
+    metrics.duplicates.inc(outcome.duplicates)
+    return IngestResult(accepted=outcome.accepted, duplicates=outcome.duplicates)
+
+
+async def _read_capped(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"image of {declared} bytes exceeds {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"image exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.put(
+    "/{event_id}/evidence/{role}", response_model=EvidenceStored,
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+        "image/png": {"schema": {"type": "string", "format": "binary"}}}}},
+    responses={201: {"description": "Stored for the first time", "model": EvidenceStored},
+               404: {"description": "Unknown event"}, 413: {"description": "Too large"},
+               415: {"description": "Not a JPEG or PNG"}},
+)
+async def put_evidence(
+    request: Request, response: Response, session: SessionDep, key: EdgeKeyDep,
+    event_id: uuid.UUID, role: Annotated[str, Path(pattern="^(crop|snapshot|plate)$", description=str(ROLES))],
+    content_type: Annotated[str, Header()] = "",
+) -> EvidenceStored:
+    """Attach an image to an event: 201 the first time, 200 when these bytes were already there."""
+    settings = request.app.state.settings
+    data = await _read_capped(request, settings.max_upload_bytes)
+    try:
+        bare = check_image(data, content_type)
+    except UnsupportedImage as exc:
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(exc)) from None
+    event = session.get(Event, str(event_id))
+    if event is not None and not key_allows(key, event.gate, event.camera):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"event {event_id} is for gate {event.gate!r} camera "
+                            f"{event.camera!r}, outside this API key's scope")
+    try:
+        record, created = await run_in_threadpool(
+            attach, session, request.app.state.evidence, str(event_id), role, data, bare)
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    request.app.state.metrics.evidence_bytes.inc(len(data))
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return EvidenceStored(sha256=record.sha256, bytes=record.bytes)

@@ -1,0 +1,88 @@
+"""The flag queue, reviews and evidence images (operators)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi.responses import FileResponse
+
+from gatewatch.api.deps import OperatorDep, SessionDep
+from gatewatch.api.evidence import find_by_hash
+from gatewatch.api.exceptions import Conflict, NotFound
+from gatewatch.api.models import Evidence, Flag
+from gatewatch.api.review import evidence_for, flag_events, flag_reviews, get_flag, list_flags, review_flag
+from gatewatch.api.schemas import EvidenceRef, FlagDetail, FlagOut, FlagPage, ReviewIn, ReviewOut
+
+router = APIRouter(prefix="/api/v1", tags=["flags"])
+
+
+def _ref(e: Evidence) -> EvidenceRef:
+    return EvidenceRef(event_id=e.event_id, role=e.role, sha256=e.sha256, content_type=e.content_type,
+                       bytes=e.bytes, url=f"/api/v1/evidence/{e.sha256}")
+
+
+def _out(flag: Flag, evidence: list[Evidence]) -> FlagOut:
+    out = FlagOut.model_validate(flag)
+    out.evidence = [_ref(e) for e in evidence]
+    return out
+
+
+@router.get("/flags", response_model=FlagPage)
+def get_flags(
+    session: SessionDep, _user: OperatorDep,
+    status_: Annotated[Literal["open", "confirmed", "dismissed", "all"], Query(alias="status")] = "open",
+    flag_kind: Annotated[Literal["held", "hold_list", "empty_truck"] | None, Query()] = None,
+    gate: Annotated[str | None, Query(max_length=64)] = None,
+    camera: Annotated[str | None, Query(max_length=64)] = None,
+    min_age_s: Annotated[float | None, Query(ge=0, description="Started at least this long ago.")] = None,
+    max_age_s: Annotated[float | None, Query(ge=0, description="Started at most this long ago.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+) -> FlagPage:
+    """Flags, oldest first; by default the open review queue. Each comes with its evidence images."""
+    total, rows = list_flags(session, None if status_ == "all" else status_, flag_kind, gate, camera,
+                             min_age_s, max_age_s, limit, offset)
+    evidence = evidence_for(session, [f.flag_id for f in rows])
+    return FlagPage(total=total, limit=limit, offset=offset,
+                    items=[_out(f, evidence.get(f.flag_id, [])) for f in rows])
+
+
+@router.get("/flags/{flag_id}", response_model=FlagDetail)
+def get_one_flag(flag_id: uuid.UUID, session: SessionDep, _user: OperatorDep) -> FlagDetail:
+    """One flag with its events and review history."""
+    try:
+        flag = get_flag(session, str(flag_id))
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    base = _out(flag, evidence_for(session, [flag.flag_id]).get(flag.flag_id, []))
+    return FlagDetail(**base.model_dump(), events=flag_events(session, flag.flag_id),
+                      reviews=[ReviewOut.model_validate(r) for r in flag_reviews(session, flag.flag_id)])
+
+
+@router.post("/flags/{flag_id}/review", response_model=ReviewOut,
+             responses={404: {"description": "Unknown flag"}, 409: {"description": "Already reviewed"}})
+def post_review(flag_id: uuid.UUID, body: ReviewIn, session: SessionDep, user: OperatorDep) -> ReviewOut:
+    """Confirm or dismiss an open flag with a note; the audit record is returned. The flag leaves the queue."""
+    try:
+        _, review = review_flag(session, str(flag_id), user.username, body.action, body.note)
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return ReviewOut.model_validate(review)
+
+
+@router.get("/evidence/{sha256}", response_class=FileResponse,
+            responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}})
+def get_evidence(
+    request: Request, sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="Lowercase hex.")],
+    session: SessionDep, _user: OperatorDep,
+) -> FileResponse:
+    """The image with this sha256."""
+    record = find_by_hash(session, sha256)
+    path = request.app.state.evidence.path(sha256, record.content_type) if record else None
+    if record is None or path is None or not path.exists():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no evidence image {sha256}")
+    return FileResponse(path, media_type=record.content_type,
+                        headers={"Cache-Control": "private, max-age=86400, immutable"})

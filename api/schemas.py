@@ -1,0 +1,280 @@
+"""Request and response shapes (separate from the table models)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gatewatch.api.plates import normalise
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IngestResult(_Out):
+    """Outcome of one accepted batch."""
+
+    accepted: int = Field(description="New events stored.")
+    duplicates: int = Field(description="Events already stored (same event_id), skipped.")
+
+
+class EvidenceStored(_Out):
+    """An evidence image on disk."""
+
+    sha256: str
+    bytes: int
+
+
+class HoldForEdge(_Out):
+    """One active hold-list entry, as an edge box sees it."""
+
+    plate: str
+    reason: str
+    until: datetime | None
+
+
+class HoldsForEdge(_Out):
+    """Active hold-list entries for the caller's gate."""
+
+    holds: list[HoldForEdge]
+
+
+class HoldIn(_In):
+    """Put a plate on the hold list."""
+
+    plate: str = Field(min_length=2, max_length=32, description="Plate, any separators ('51F-123.45').")
+    reason: str = Field(min_length=1, max_length=2000)
+    until: datetime | None = Field(None, description="End of the hold (ISO 8601); none: until removed.")
+    gate: str | None = Field(None, max_length=64, description="Only this gate; none: every gate.")
+
+    def plate_normalised(self) -> str:
+        """The plate without separators."""
+        return normalise(self.plate)
+
+
+class HoldOut(_Out):
+    """A hold-list entry with its audit fields."""
+
+    id: int
+    plate: str
+    gate: str | None
+    reason: str
+    until: datetime | None
+    added_by: str
+    added_at: datetime
+    removed_at: datetime | None
+    removed_by: str | None
+    active: bool
+
+
+class Token(_Out):
+    """Bearer token for an operator."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    role: str
+
+
+class UserIn(_In):
+    """Create a user (admin only)."""
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=8, max_length=72)
+    role: Literal["operator", "admin"] = "operator"
+
+
+class UserOut(_Out):
+    """A user without secrets."""
+
+    id: int
+    username: str
+    role: str
+    disabled: bool
+    created_at: datetime
+
+
+class KeyIn(_In):
+    """Create an API key for an edge box (admin only)."""
+
+    gate: str = Field(min_length=1, max_length=64)
+    camera: str = Field("*", min_length=1, max_length=64, description="Camera id, or '*' for the whole gate.")
+    name: str = Field("", max_length=128)
+
+
+class KeyOut(_Out):
+    """An API key's record (never the key itself)."""
+
+    id: int
+    prefix: str
+    gate: str
+    camera: str
+    name: str
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyOut):
+    """A new key: ``key`` is shown this once."""
+
+    key: str
+
+
+class Bucket(_Out):
+    """Crossings in one hour or day."""
+
+    start: datetime
+    count: int
+
+
+class Counts(_Out):
+    """Bucketed crossing counts."""
+
+    bucket: Literal["hour", "day"]
+    timezone: str
+    since: datetime
+    until: datetime
+    total: int
+    buckets: list[Bucket]
+
+
+class PlateOut(_Out):
+    """A plate as stored on a crossing."""
+
+    text: str
+    raw: str | None
+    confidence: float | None
+    country: str | None
+
+
+class CrossingOut(_Out):
+    """One stored crossing."""
+
+    event_id: str
+    gate: str
+    camera: str
+    lane: str
+    direction: str
+    vehicle_class: str
+    frame_time: datetime
+    track_id: int
+    confidence: float
+    plate: str | None
+    plate_raw: str | None
+    plate_confidence: float | None
+
+
+class CrossingPage(_Out):
+    """A page of crossings, newest first."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[CrossingOut]
+
+
+class Visit(_Out):
+    """An arrival (entry) paired with the next departure (exit); ``clearance_s`` is the time between."""
+
+    gate: str
+    arrived_at: datetime | None
+    departed_at: datetime | None
+    clearance_s: float | None
+    entry_event_id: str | None
+    exit_event_id: str | None
+
+
+class VehicleHistory(_Out):
+    """Everything seen of one plate."""
+
+    plate: str
+    plates_matched: list[str]
+    crossings: list[CrossingOut]
+    visits: list[Visit]
+
+
+class EvidenceRef(_Out):
+    """An evidence image of a flag; fetch it at ``url`` with the bearer token."""
+
+    event_id: str
+    role: str
+    sha256: str
+    content_type: str
+    bytes: int
+    url: str
+
+
+class FlagOut(_Out):
+    """A flag folded from its events."""
+
+    flag_id: str
+    flag_kind: str
+    gate: str
+    camera: str
+    lane: str | None
+    zone: str | None
+    track_id: int | None
+    vehicle_class: str | None
+    plate: str | None
+    started_at: datetime
+    last_event_at: datetime
+    ended_at: datetime | None
+    duration_s: float
+    phase: str
+    events_count: int
+    details: dict[str, Any]
+    status: str
+    reviewed_at: datetime | None
+    reviewed_by: str | None
+    review_note: str | None
+    evidence: list[EvidenceRef] = []
+
+
+class FlagPage(_Out):
+    """A page of flags, oldest first."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[FlagOut]
+
+
+class ReviewIn(_In):
+    """An operator's decision on a flag."""
+
+    action: Literal["confirm", "dismiss"]
+    note: str = Field("", max_length=2000)
+
+
+class ReviewOut(_Out):
+    """Audit record of one review."""
+
+    id: int
+    flag_id: str
+    reviewer: str
+    action: str
+    note: str
+    at: datetime
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+class FlagDetail(FlagOut):
+    """A flag with its events and reviews."""
+
+    events: list[dict[str, Any]]
+    reviews: list[ReviewOut]
+
+
+class Health(_Out):
+    """Liveness."""
+
+    status: Literal["ok"] = "ok"

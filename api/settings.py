@@ -1,0 +1,73 @@
+"""Service settings, read from the environment (prefix ``GATEWATCH_``) or passed in directly.
+
+Example::
+
+    >>> s = Settings(database_url="sqlite:///tmp/gw.db", evidence_dir="/tmp/evidence")
+    >>> s.max_batch_events
+    500
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gatewatch.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """Everything the API needs to start; a bad value fails at start with the field's name."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWATCH_", extra="forbid", frozen=True)
+
+    database_url: str = Field(
+        "sqlite:///gatewatch.db",
+        description="SQLAlchemy URL: sqlite:///path.db (default, WAL mode) or postgresql+psycopg://user@host/db.",
+    )
+    evidence_dir: Path = Field(Path("evidence"), description="Folder for evidence images, stored by sha256.")
+    jwt_secret: SecretStr | None = Field(
+        None, description="HS256 secret for operator tokens; a random one per process when unset."
+    )
+    token_ttl_minutes: int = Field(720, ge=1, le=60 * 24 * 30, description="Lifetime of an operator token.")
+    max_batch_events: int = Field(500, ge=1, le=100_000, description="Most events one ingest batch may hold.")
+    max_upload_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="Largest evidence image accepted.")
+    timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time zone for day buckets and 'today'.")
+    migrate_on_start: bool = Field(True, description="Run Alembic migrations to head when the app is built.")
+    docs_enabled: bool = Field(True, description="Serve /docs and /openapi.json (schema only, no data).")
+    sql_echo: bool = Field(False, description="Log every SQL statement (debugging).")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("database_url must be a sqlite:// or postgresql:// URL")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The local time zone as a ``ZoneInfo``."""
+        return ZoneInfo(self.timezone)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, turning a validation error into a ``ConfigError``."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"GATEWATCH_{field.upper()}: {first['msg']}") from exc

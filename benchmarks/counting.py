@@ -1,0 +1,188 @@
+"""Counting benchmark: gatewatch's pipeline vs Ultralytics' ObjectCounter, same model, videos and lines.
+
+Each configuration runs in its own process (so peak RSS is its own) over whole shared videos
+and reports frames per second (decode included, model load excluded), per-frame latency
+p50/p95, peak RSS, and its counts against the hand-counted truth in
+``benchmarks/ground_truth/``. Run::
+
+    python benchmarks/counting.py                      # all configurations, writes results/counting.md
+    python benchmarks/counting.py --only gatewatch-int8 --samples highway_720p
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = {  # sample config -> ground-truth file
+    "highway_cctv": "highway_cctv_trucks_320x240",
+    "highway_720p": "highway_720p_cars",
+    "intel_topdown_lane": "intel_car-detection_topdown_lane",
+}
+CONFIGS = {
+    "gatewatch-fp32": "gatewatch pipeline, fp32 ONNX, 1 inference thread + decode thread",
+    "gatewatch-int8": "gatewatch pipeline, static INT8 (QDQ) ONNX, 1 inference thread + decode thread",
+    "ultralytics-fp32": "Ultralytics solutions.ObjectCounter + ByteTrack, same fp32 ONNX (onnxruntime, its default threads)",
+}
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_gatewatch(sample: str, model: str) -> dict:
+    from gatewatch.config import load_config
+    from gatewatch.sinks import MemorySink
+    from gatewatch.vision.pipeline import GatePipeline
+    from gatewatch.vision.runner import build_detector
+    from gatewatch.vision.sources import open_source
+
+    config = load_config(ROOT / "samples" / f"{sample}.yaml")
+    config = config.model_copy(update={"model": config.model.model_copy(update={"name": model})})
+    detector = build_detector(config)  # model load and warm-up: outside the timing
+    source = open_source(config.source)
+    sink = MemorySink()
+    summary = GatePipeline(config, detector, sink, fps=source.fps).run(source, progress_every_s=1e9)
+    counts: dict[str, dict[str, int]] = {lane.id: {"entry": 0, "exit": 0} for lane in config.lanes}
+    for event in sink.events:
+        counts[event.lane][event.direction] += 1
+    return {
+        "frames": summary.frames, "seconds": summary.seconds, "latencies_ms": summary.latencies_ms,
+        "counts": counts, "model": detector.model.path.name,
+    }
+
+
+def run_ultralytics(sample: str) -> dict:
+    import cv2
+    from ultralytics import solutions
+
+    from gatewatch.config import load_config
+    from gatewatch.models.registry import resolve_model
+
+    config = load_config(ROOT / "samples" / f"{sample}.yaml")
+    model = str(resolve_model("yolov8n-fp32"))
+    classes = [2, 3, 5, 7]
+    counters = []
+    for i, lane in enumerate(config.lanes):
+        counter = solutions.ObjectCounter(model=model, region=[tuple(p) for p in lane.line], classes=classes,
+                                          show=False, verbose=False, tracker="bytetrack.yaml")
+        if i:  # further lanes reuse the first counter's tracks: one model run per frame, as in gatewatch
+            counter.extract_tracks = _shared_tracks(counters[0], counter)
+        counters.append(counter)
+    cap = cv2.VideoCapture(config.source.uri)
+    ok, frame = cap.read()
+    counters[0].model.predict(frame, verbose=False)  # load + warm up outside the timing
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+    latencies, frames = [], 0
+    start = time.perf_counter()
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        t0 = time.perf_counter()
+        for counter in counters:
+            counter.process(frame)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        frames += 1
+    seconds = time.perf_counter() - start
+    counts = {}
+    for lane, counter in zip(config.lanes, counters, strict=True):
+        # ObjectCounter: IN = moving down across a wide line, right across a tall one.
+        entry_is_in = lane.entry_heading in ("down", "right")
+        entry, exit_ = (counter.in_count, counter.out_count) if entry_is_in else (counter.out_count, counter.in_count)
+        counts[lane.id] = {"entry": entry, "exit": exit_}
+    return {"frames": frames, "seconds": seconds, "latencies_ms": latencies, "counts": counts, "model": Path(model).name}
+
+
+def _shared_tracks(primary, counter):
+    def extract_tracks(im0):
+        counter.tracks, counter.track_data = primary.tracks, primary.track_data
+        counter.boxes, counter.clss, counter.track_ids, counter.confs = (
+            primary.boxes, primary.clss, primary.track_ids, primary.confs)
+    return extract_tracks
+
+
+def child(config: str, sample: str) -> None:
+    if config == "ultralytics-fp32":
+        result = run_ultralytics(sample)
+    else:
+        result = run_gatewatch(sample, "yolov8n-int8" if config.endswith("int8") else "yolov8n-fp32")
+    lat = np.array(result.pop("latencies_ms"))
+    result.update(
+        fps=result["frames"] / result["seconds"], p50=float(np.percentile(lat, 50)), p95=float(np.percentile(lat, 95)),
+        peak_rss_mb=peak_rss_mb(),
+    )
+    print("RESULT " + json.dumps(result))
+
+
+def truth(sample: str) -> dict[str, dict[str, int]]:
+    data = json.loads((ROOT / "benchmarks" / "ground_truth" / f"{SAMPLES[sample]}.json").read_text())
+    return {lane["id"]: {d: lane["truth"][d]["total"] for d in ("entry", "exit")} for lane in data["lanes"]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", nargs="+", default=list(SAMPLES), choices=list(SAMPLES))
+    parser.add_argument("--only", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "counting.md"))
+    parser.add_argument("--child", nargs=2, metavar=("CONFIG", "SAMPLE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return 0
+    # Build the INT8 model (once, cached) before any timing.
+    if "gatewatch-int8" in args.only:
+        from gatewatch.models.registry import resolve_model
+
+        resolve_model("yolov8n-int8")
+    rows = []
+    for sample in args.samples:
+        expected = truth(sample)
+        for config in args.only:
+            print(f"running {config} on {sample} ...", file=sys.stderr, flush=True)
+            proc = subprocess.run([sys.executable, __file__, "--child", config, sample], capture_output=True, text=True)
+            line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+            if proc.returncode or line is None:
+                print(proc.stderr[-3000:], file=sys.stderr)
+                raise SystemExit(f"{config} on {sample} failed")
+            r = json.loads(line[7:])
+            cells, error, total = [], 0, 0
+            for lane, dirs in expected.items():
+                for direction, n in dirs.items():
+                    got = r["counts"].get(lane, {}).get(direction, 0)
+                    error += abs(got - n)
+                    total += n
+                    if n or got:
+                        cells.append(f"{lane} {direction} {got}/{n}")
+            rows.append([sample, config, str(r["frames"]), f"{r['fps']:.1f}", f"{r['p50']:.1f}", f"{r['p95']:.1f}",
+                         f"{r['peak_rss_mb']:.0f}", "; ".join(cells), f"{error}/{total}"])
+    header = ["video", "configuration", "frames", "FPS", "p50 ms", "p95 ms", "peak RSS MB",
+              "counted/true per lane and direction", "abs error/true"]
+    table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    table += ["| " + " | ".join(row) + " |" for row in rows]
+    legend = "\n".join(f"- `{k}`: {v}" for k, v in CONFIGS.items() if k in args.only)
+    text = (
+        f"## Counting: gatewatch vs Ultralytics ObjectCounter\n\n"
+        f"Command: `python benchmarks/counting.py {' '.join(sys.argv[1:])}`".rstrip() + f"\n"
+        f"Date: {date.today()}; machine: {platform.machine()}, {__import__('os').cpu_count()} cores, CPU only.\n"
+        f"FPS: whole video, decode included, model load excluded. Latency: per frame, from a decoded frame to its "
+        f"counts. Peak RSS: whole process.\n\n" + "\n".join(table) + "\n\n" + legend + "\n"
+    )
+    print(text)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

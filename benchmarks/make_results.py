@@ -1,0 +1,45 @@
+"""Join the per-area result tables in ``benchmarks/results/`` into ``benchmarks/RESULTS.md``.
+
+Each benchmark script writes its own table (with the command that made it and the date);
+this only concatenates them, demoting their headings one level.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PARTS = [  # file, section title
+    ("counting.md", "Edge pipeline: speed and counts vs Ultralytics (`benchmarks/counting.py`)"),
+    ("plates.md", "Plate reading (`benchmarks/plates.py`)"),
+    ("flags.md", "Empty-truck check (`benchmarks/empty_trucks.py`)"),
+    ("api.md", "Gate API load (`benchmarks/api_load.py`)"),
+]
+INTRO = """# Benchmark results
+
+All figures below come from real runs of the scripts named in each section, on the project's
+2-core x86-64 CPU machine (no GPU was lent to this task, so no CUDA/TensorRT figures). Other jobs
+shared the CPU during some runs; each section says so where it applies. Rebuild this file with
+`python benchmarks/make_results.py` after re-running a benchmark.
+
+Delivery (outbox) fault-test figures are printed by `pytest tests/delivery/test_fault.py -s`
+and recorded in `gatewatch/sinks/README.md`.
+"""
+
+
+def main() -> None:
+    text = [INTRO]
+    for name, title in PARTS:
+        path = HERE / "results" / name
+        if not path.is_file():
+            continue
+        body = path.read_text().strip().splitlines()
+        if body and body[0].startswith("# "):
+            body = body[1:]
+        body = ["#" + line if line.startswith("#") else line for line in body]
+        text.append(f"## {title}\n" + "\n".join(body).strip() + "\n")
+    (HERE / "RESULTS.md").write_text("\n".join(text))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""Camera configuration: one YAML file per camera, validated with pydantic.
+
+A wrong field fails at start with a message that names it (``ConfigError``). Paths in the
+file are relative to the file itself; ``asset://`` paths resolve through the asset folder
+setting (``GATEWATCH_ASSET_DIR``, falling back to ``../shared/assets``).
+
+Example (``samples/highway_cctv.yaml``)::
+
+    gate: huu-nghi
+    camera: cam-01
+    source: {uri: asset://videos/highway_cctv_trucks_320x240.avi}
+    lanes:
+      - id: southbound
+        line: [[40, 150], [170, 150]]
+        entry_heading: down
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gatewatch.errors import ConfigError
+
+Point = tuple[float, float]
+Heading = Literal["up", "down", "left", "right"]
+HEADING_VECTORS: dict[str, tuple[float, float]] = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0)}
+VEHICLE_CLASSES = ("car", "truck", "bus", "motorcycle")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReconnectConfig(_Strict):
+    """Backoff for live streams that drop."""
+
+    initial_s: float = Field(1.0, gt=0, le=60, description="First wait before reconnecting.")
+    max_s: float = Field(30.0, gt=0, le=600, description="Longest wait between attempts.")
+    max_attempts: int = Field(0, ge=0, description="Give up after this many failed attempts (0: never).")
+
+
+class SourceConfig(_Strict):
+    """Where frames come from."""
+
+    uri: str = Field(description="Video file, image folder, rtsp:// or http(s):// URL, or a webcam index ('0').")
+    kind: Literal["auto", "file", "folder", "stream", "webcam"] = Field(
+        "auto", description="Source type; 'auto' decides from the uri."
+    )
+    start_time: datetime | None = Field(
+        None, description="Wall-clock time of the first frame of a file (UTC if no zone); default: time of the run."
+    )
+    folder_fps: float = Field(10.0, gt=0, le=240, description="Frame rate assumed for an image folder.")
+    realtime: bool = Field(
+        False, description="Files only: pace frames at their own rate, as a live camera would deliver them."
+    )
+    max_corrupt_in_row: int = Field(
+        50, ge=1, le=10_000, description="Consecutive unreadable frames after which a file is treated as ended."
+    )
+    reconnect: ReconnectConfig = ReconnectConfig()
+
+
+class ModelConfig(_Strict):
+    """The vehicle detector."""
+
+    name: str = Field("yolov8n", description="Model name (looked up in the model folders) or path to an .onnx file.")
+    providers: str | list[str] = Field("auto", description="'auto', or providers in order: tensorrt, cuda, openvino, cpu.")
+    threads: int = Field(1, ge=0, le=64, description="onnxruntime intra-op threads (0: onnxruntime decides).")
+
+
+class DetectConfig(_Strict):
+    """Detector thresholds and the classes to keep."""
+
+    confidence: float = Field(0.25, gt=0, lt=1, description="Minimum detection score.")
+    iou: float = Field(0.5, gt=0, lt=1, description="NMS IoU threshold.")
+    classes: list[str] = Field(list(VEHICLE_CLASSES), min_length=1, description="Model class names to keep.")
+
+
+class TrackerConfig(_Strict):
+    """ByteTrack settings (the ``trackers`` library), times in seconds of stream time."""
+
+    lost_track_s: float = Field(1.0, gt=0, le=60, description="How long a lost track is kept for re-association.")
+    activation_confidence: float = Field(0.35, gt=0, lt=1, description="Score a detection needs to start a track.")
+    high_confidence: float = Field(0.5, gt=0, lt=1, description="ByteTrack's first-stage (high) score threshold.")
+    min_iou: float = Field(0.1, gt=0, lt=1, description="Minimum IoU for matching a detection to a track.")
+    min_frames: int = Field(2, ge=1, le=30, description="Frames a track must be seen before it gets an id.")
+
+
+class LaneConfig(_Strict):
+    """One lane and its gate line."""
+
+    id: str = Field(min_length=1, max_length=64, description="Lane name, e.g. 'import-1'.")
+    line: tuple[Point, Point] = Field(description="Gate line from its first to its second point, frame pixels.")
+    entry_heading: Heading = Field(
+        description="Image direction of travel that counts as entry (import); the opposite is exit (export)."
+    )
+    anchor: Literal["center", "bottom_center", "corners"] = Field(
+        "center", description="Point(s) of the box that must cross the line."
+    )
+    min_crossing_frames: int = Field(
+        2, ge=1, le=30, description="Frames a vehicle must stay on the new side before the crossing counts."
+    )
+    classes: list[str] | None = Field(None, description="Only count these classes on this lane (default: all).")
+
+    @model_validator(mode="after")
+    def _check_geometry(self) -> LaneConfig:
+        (x1, y1), (x2, y2) = self.line
+        if (x1, y1) == (x2, y2):
+            raise ValueError("line: both points are the same")
+        hx, hy = HEADING_VECTORS[self.entry_heading]
+        if abs((x2 - x1) * hy - (y2 - y1) * hx) < 1e-9:
+            raise ValueError(f"entry_heading: '{self.entry_heading}' runs along the line, so it cannot tell sides apart")
+        return self
+
+
+class OutputConfig(_Strict):
+    """Files the run writes."""
+
+    events: str = Field("gatewatch-events.jsonl", description="JSON-lines file for events ('-' for stdout, '' for none).")
+    crops_dir: str | None = Field(None, description="Save a crop of each crossing vehicle here.")
+    annotate: str | None = Field(None, description="Write an annotated video here (.mp4).")
+    jpeg_quality: int = Field(90, ge=10, le=100, description="JPEG quality of crops and snapshots.")
+
+
+class CameraConfig(_Strict):
+    """Everything one edge camera needs."""
+
+    gate: str = Field(min_length=1, max_length=64, description="Gate name, e.g. 'huu-nghi'.")
+    camera: str = Field(min_length=1, max_length=64, description="Camera id at that gate.")
+    source: SourceConfig
+    model: ModelConfig = ModelConfig()
+    detect: DetectConfig = DetectConfig()
+    tracker: TrackerConfig = TrackerConfig()
+    lanes: list[LaneConfig] = Field(min_length=1, description="Lanes with their gate lines.")
+    output: OutputConfig = OutputConfig()
+    plates: dict[str, Any] | None = Field(None, description="Plate reading (see gatewatch.vision.plates).")
+    flags: dict[str, Any] | None = Field(None, description="Held-vehicle, hold-list and empty-truck flags.")
+    delivery: dict[str, Any] | None = Field(None, description="Outbox delivery to the gate API.")
+    mqtt: dict[str, Any] | None = Field(None, description="MQTT publishing.")
+
+    @field_validator("lanes")
+    @classmethod
+    def _unique_lanes(cls, lanes: list[LaneConfig]) -> list[LaneConfig]:
+        ids = [lane.id for lane in lanes]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"lane ids must be unique, repeated: {dupes}")
+        return lanes
+
+    @model_validator(mode="after")
+    def _lane_classes_detected(self) -> CameraConfig:
+        for lane in self.lanes:
+            extra = set(lane.classes or ()) - set(self.detect.classes)
+            if extra:
+                raise ValueError(f"lane '{lane.id}' counts classes {sorted(extra)} that detect.classes does not keep")
+        return self
+
+
+def _format_error(source: str, err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field"
+        parts.append(f"{loc}: {msg}")
+    return f"{source}: " + "; ".join(parts)
+
+
+def parse_config(data: dict[str, Any], source: str = "<config>", base: Path | None = None) -> CameraConfig:
+    """Validate a config dict; a relative source path resolves against ``base``.
+
+    Output paths stay relative to the working directory of the run.
+    """
+    from gatewatch.assets import resolve_asset
+
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of fields, got {type(data).__name__}")
+    try:
+        config = CameraConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_error(source, err)) from None
+    updates: dict[str, Any] = {"source": config.source.model_copy(update={"uri": resolve_asset(config.source.uri, base)})}
+    return config.model_copy(update=updates)
+
+
+def load_config(path: str | Path) -> CameraConfig:
+    """Read and validate a camera YAML file; raises ``ConfigError`` naming the bad field."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    return parse_config(data, str(path), base=path.parent.resolve())

@@ -1,0 +1,178 @@
+"""Client for the gate API's ingest endpoints, with every answer mapped to a typed outcome.
+
+The outbox sender (``gatewatch.sinks.outbox``) is its only user. Each call either returns the
+API's acknowledgement or raises one of the ``DeliveryError`` subclasses below, which tell the
+sender what to do: retry later (``TransientError``, ``AuthError``, ``ApiConfigError``), set one
+event aside (``BatchRejected``), split the batch (``BatchTooLarge``) or set one image aside
+(``EvidenceRejected``).
+
+Example::
+
+    >>> client = ApiClient("http://127.0.0.1:8000", api_key="gw_...")
+    >>> client.post_events(['{"kind": "crossing", ...}'])
+    BatchAck(accepted=1, duplicates=0)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from gatewatch import __version__
+
+EVENTS_PATH = "/api/v1/events"
+EVIDENCE_ROLES = ("crop", "snapshot", "plate")
+
+
+class DeliveryError(Exception):
+    """Base class of every failed delivery; ``str(err)`` is a one-line reason."""
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class TransientError(DeliveryError):
+    """Connection failure, timeout, 5xx or 429: retry with backoff."""
+
+
+class AuthError(DeliveryError):
+    """401/403: the API key is missing, wrong or revoked. Never drops data; retried with backoff."""
+
+
+class ApiConfigError(DeliveryError):
+    """Any other unexpected answer (404 on the events route, 405 ...): likely a wrong ``api_url``."""
+
+
+class BatchRejected(DeliveryError):
+    """422 for a batch: the API names one bad event (nothing of the batch was stored)."""
+
+    def __init__(self, reason: str, status: int, index: int | None, event_id: str | None) -> None:
+        super().__init__(reason, status)
+        self.index = index
+        self.event_id = event_id
+
+
+class BatchTooLarge(DeliveryError):
+    """413 for a batch: send fewer events at a time."""
+
+
+class EvidenceRejected(DeliveryError):
+    """404 (unknown event), 413 (too big) or 415 (wrong type) for an image: set it aside."""
+
+
+@dataclass(frozen=True)
+class BatchAck:
+    """The API's answer to a stored batch."""
+
+    accepted: int
+    duplicates: int
+
+
+def _detail(response: httpx.Response) -> Any:
+    try:
+        return response.json().get("detail")
+    except (ValueError, AttributeError):
+        return None
+
+
+def _short(response: httpx.Response) -> str:
+    text = response.text.strip().replace("\n", " ")
+    return f"HTTP {response.status_code}: {text[:300]}"
+
+
+class ApiClient:
+    """Synchronous HTTP client for ``POST /api/v1/events`` and evidence ``PUT`` (one connection pool)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 15.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        httpx_log = logging.getLogger("httpx")
+        if httpx_log.level == logging.NOTSET:
+            httpx_log.setLevel(logging.WARNING)  # one INFO line per request would drown the edge's log
+        self.timeout_s = connect_timeout_s + read_timeout_s  # longest one request can take to fail
+        timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            headers={"X-API-Key": api_key, "User-Agent": f"gatewatch-edge/{__version__}"},
+        )
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self._client.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"timeout talking to {self.base_url}: {type(exc).__name__}") from exc
+        except httpx.TransportError as exc:
+            raise TransientError(f"cannot reach {self.base_url}: {exc or type(exc).__name__}") from exc
+
+    @staticmethod
+    def _common(response: httpx.Response) -> None:
+        """Raise for answers that mean the same on every route."""
+        code = response.status_code
+        if code in (401, 403):
+            raise AuthError(f"API refused the key ({_short(response)})", code)
+        if code >= 500 or code in (408, 429):
+            raise TransientError(_short(response), code)
+
+    def post_events(self, bodies: list[str]) -> BatchAck:
+        """Send events (each one JSON object as text, in order); return the API's counts."""
+        payload = '{"events":[' + ",".join(bodies) + "]}"
+        response = self._send(
+            "POST", EVENTS_PATH, content=payload.encode("utf-8"), headers={"Content-Type": "application/json"}
+        )
+        self._common(response)
+        code = response.status_code
+        if code == 200:
+            data = response.json()
+            return BatchAck(accepted=int(data.get("accepted", 0)), duplicates=int(data.get("duplicates", 0)))
+        if code == 413:
+            raise BatchTooLarge(_short(response), code)
+        if code in (400, 422):
+            detail = _detail(response)
+            if isinstance(detail, dict) and ("index" in detail or "event_id" in detail):
+                index = detail.get("index")
+                event_id = detail.get("event_id")
+                error = detail.get("error", detail)
+                reason = error if isinstance(error, str) else json.dumps(error, ensure_ascii=False)[:1000]
+                raise BatchRejected(
+                    reason,
+                    code,
+                    index if isinstance(index, int) else None,
+                    None if event_id is None else str(event_id),
+                )
+            # No event named (e.g. a framework-level validation error): the sender bisects.
+            raise BatchRejected(_short(response), code, None, None)
+        raise ApiConfigError(
+            f"unexpected answer from {EVENTS_PATH} ({_short(response)}); is api_url right?", code
+        )
+
+    def put_evidence(self, event_id: str, role: str, data: bytes, content_type: str) -> bool:
+        """Upload one image; return ``True`` when the API stored it now, ``False`` when it had it."""
+        response = self._send(
+            "PUT",
+            f"{EVENTS_PATH}/{event_id}/evidence/{role}",
+            content=data,
+            headers={"Content-Type": content_type},
+        )
+        self._common(response)
+        code = response.status_code
+        if code in (200, 201):
+            return code == 201
+        if code in (404, 413, 415, 422):
+            raise EvidenceRejected(_short(response), code)
+        raise ApiConfigError(f"unexpected answer to evidence upload ({_short(response)})", code)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()

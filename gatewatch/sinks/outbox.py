@@ -1,0 +1,959 @@
+"""Store-and-forward delivery to the gate API that loses nothing across link drops and restarts.
+
+``OutboxSink.emit`` writes each event (and a copy of its evidence images) to a local SQLite
+file in WAL mode with ``synchronous=FULL`` before it returns; a background thread sends
+batches to ``POST /api/v1/events`` and marks them delivered only on the API's 200. Ingest is
+idempotent by ``event_id``, so a batch that was stored but not acknowledged (a cut link, a
+kill) is simply sent again and counted as duplicates. Images go up after their event with
+``PUT /api/v1/events/{id}/evidence/{role}``, one by one, each marked when acknowledged, so an
+interrupted upload resumes where it stopped.
+
+Failures:
+
+* connection errors, timeouts, 5xx, 429: retried with exponential backoff and jitter (tenacity);
+* 401/403: logged as errors and retried with the same backoff; nothing is dropped;
+* 422 for a batch: the event the API names (or, failing that, the one found by halving the
+  batch) is moved to the ``rejected`` table with the reason; the rest goes on at once;
+* a corrupt outbox file at start: logged, renamed ``<file>.corrupt-<UTC time>``, the events
+  still readable in it copied into a fresh file.
+
+Disk bound (``max_disk_mb``, database pages plus evidence copies): events are never dropped.
+When over the bound, first delivered events whose images are done are purged, then pending
+images of the oldest delivered (or rejected) events, then pending images of the oldest
+undelivered events. If events alone exceed the bound an error is logged and they are kept.
+
+Example::
+
+    >>> sink = OutboxSink(Outbox("outbox/edge.sqlite"), ApiClient("http://api:8000", "gw_..."))
+    >>> sink.emit(event)        # durable when this returns
+    >>> sink.stats().pending_events
+    1
+    >>> sink.close()            # tries to deliver for close_grace_s, then stops cleanly
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_not_exception_type, wait_exponential, wait_random
+
+from gatewatch.errors import GatewatchError
+from gatewatch.events import CrossingEvent, FlagEvent, parse_event
+from gatewatch.sinks.http import (
+    ApiClient,
+    ApiConfigError,
+    AuthError,
+    BatchRejected,
+    BatchTooLarge,
+    DeliveryError,
+    EvidenceRejected,
+)
+
+log = logging.getLogger(__name__)
+
+Event = CrossingEvent | FlagEvent
+T = TypeVar("T")
+
+SCHEMA_VERSION = "1"
+FORMAT_NAME = "gatewatch-outbox"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    delivered_at REAL,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS events_pending ON events (delivered_at, seq);
+CREATE TABLE IF NOT EXISTS evidence (
+    event_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    event_seq INTEGER NOT NULL,
+    file TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    reason TEXT,
+    updated_at REAL,
+    PRIMARY KEY (event_id, role)
+);
+CREATE INDEX IF NOT EXISTS evidence_state ON evidence (state, event_seq);
+CREATE TABLE IF NOT EXISTS rejected (
+    event_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    status INTEGER,
+    created_at REAL NOT NULL,
+    rejected_at REAL NOT NULL
+);
+"""
+_TOTALS = (
+    "delivered_total", "accepted_total", "duplicates_total", "rejected_total",
+    "evidence_sent_total", "evidence_pruned_total", "evidence_rejected_total", "max_backlog",
+)  # fmt: skip
+_IMAGE_TYPES = ((b"\xff\xd8\xff", "image/jpeg", ".jpg"), (b"\x89PNG\r\n\x1a\n", "image/png", ".png"))
+
+
+class OutboxError(GatewatchError):
+    """The outbox cannot store an event durably, or its file is not an outbox."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter: ``min(max_s, initial_s * 2**(n-1)) + U(0, jitter_s)``."""
+
+    initial_s: float = 1.0
+    max_s: float = 60.0
+    jitter_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    """Backlog and totals of one outbox file (``asdict`` gives the JSON of ``outbox status``)."""
+
+    path: str
+    pending_events: int
+    oldest_pending_age_s: float | None
+    pending_evidence: int
+    pending_evidence_bytes: int
+    kept_delivered_events: int
+    rejected_events: int
+    disk_bytes: int
+    max_disk_bytes: int
+    delivered_total: int
+    accepted_total: int
+    duplicates_total: int
+    rejected_total: int
+    evidence_sent_total: int
+    evidence_pruned_total: int
+    evidence_rejected_total: int
+    max_backlog: int
+    last_delivery_at: str | None
+    last_error: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        """One log line: backlog size and age, images, disk use, totals."""
+        age = "-" if self.oldest_pending_age_s is None else f"{self.oldest_pending_age_s:.0f} s"
+        return (
+            f"backlog {self.pending_events} events (oldest {age}), {self.pending_evidence} images "
+            f"({self.pending_evidence_bytes / 1e6:.1f} MB); disk {self.disk_bytes / 1e6:.1f}/"
+            f"{self.max_disk_bytes / 1e6:.0f} MB; delivered {self.delivered_total} "
+            f"(duplicates {self.duplicates_total}), rejected {self.rejected_total}, "
+            f"images sent {self.evidence_sent_total} pruned {self.evidence_pruned_total}"
+        )
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """One undelivered event: its id and its JSON text as it was emitted."""
+
+    event_id: str
+    body: str
+
+
+@dataclass(frozen=True)
+class PendingImage:
+    """One evidence image waiting for upload (its event is delivered)."""
+
+    event_id: str
+    role: str
+    file: str
+    content_type: str
+    size: int
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sniff_image(data: bytes) -> tuple[str, str] | None:
+    """``(content type, suffix)`` of JPEG or PNG bytes, else ``None``."""
+    for magic, ctype, suffix in _IMAGE_TYPES:
+        if data.startswith(magic):
+            return ctype, suffix
+    return None
+
+
+def evidence_paths(event: Event) -> list[tuple[str, str]]:
+    """``(role, path)`` of the images an event names: crop, snapshot, plate crop."""
+    found = [("crop", event.crop_path)]
+    if isinstance(event, FlagEvent):
+        found.append(("snapshot", event.snapshot_path))
+    if event.plate is not None:
+        found.append(("plate", event.plate.crop_path))
+    return [(role, path) for role, path in found if path]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text
+
+
+class Outbox:
+    """The SQLite file and evidence folder (``<file>.evidence/``) of one edge box; thread-safe.
+
+    ``read_only=True`` opens an existing file for inspection (``gatewatch outbox status``)
+    while the edge process keeps writing it.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        max_disk_mb: float = 512.0,
+        retain_delivered_h: float = 24.0,
+        read_only: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.evidence_dir = self.path.with_name(self.path.name + ".evidence")
+        self.max_disk_bytes = int(max_disk_mb * 1e6)
+        self.retain_delivered_s = retain_delivered_h * 3600.0
+        self.read_only = read_only
+        self._lock = threading.RLock()
+        self._last_bound_warning = 0.0
+        self._max_backlog = 0
+        if read_only:
+            if not self.path.is_file():
+                raise OutboxError(f"no outbox file at {self.path}")
+            self._conn = sqlite3.connect(
+                f"file:{self.path}?mode=ro",
+                uri=True,
+                timeout=10,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            self._check_format()
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.evidence_dir.mkdir(exist_ok=True)
+            self._conn = self._open_or_recover()
+            self._clean_evidence_dir()
+        self._evidence_bytes = self._scalar(
+            "SELECT COALESCE(SUM(size), 0) FROM evidence WHERE state = 'pending'"
+        )
+        self._pending = self._scalar("SELECT COUNT(*) FROM events WHERE delivered_at IS NULL")
+
+    # -- opening, corruption -------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            row = conn.execute("PRAGMA quick_check").fetchone()  # before any write to the file
+            if row is None or row[0] != "ok":
+                raise sqlite3.DatabaseError(
+                    f"database disk image is malformed (quick_check: {row and row[0]})"
+                )
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # takes effect on a new file only
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.executescript(_SCHEMA)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _open_or_recover(self) -> sqlite3.Connection:
+        try:
+            conn = self._connect()
+        except sqlite3.DatabaseError as exc:
+            if not _is_corruption(exc):
+                raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+            log.error(
+                "outbox %s is corrupt (%s): moved aside to %s; starting a fresh outbox and copying what can be read",
+                self.path, exc, aside,
+            )  # fmt: skip
+            for suffix in ("", "-wal", "-shm"):
+                src = Path(f"{self.path}{suffix}")
+                if src.exists():
+                    src.rename(f"{aside}{suffix}")
+            conn = self._connect()
+            self._conn = conn
+            self._salvage(aside)
+        self._conn = conn
+        self._check_format()
+        return conn
+
+    def _check_format(self) -> None:
+        try:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise OutboxError(f"{self.path} is not a gatewatch outbox ({exc})") from exc
+        if row is None and not self.read_only:
+            with self._tx() as cur:
+                cur.executemany(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                    [("format", FORMAT_NAME), ("schema_version", SCHEMA_VERSION), ("created_at", _now_iso())],
+                )
+        elif row is None or row[0] != FORMAT_NAME:
+            raise OutboxError(f"{self.path} is not a gatewatch outbox")
+
+    @staticmethod
+    def _readable_rows(
+        old: sqlite3.Connection, table: str, columns: str
+    ) -> tuple[list[tuple[Any, ...]], int]:
+        """Rows of ``table`` read in rowid windows, skipping windows on damaged pages."""
+        try:
+            top = old.execute("SELECT MAX(seq) FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()[0]
+        except sqlite3.Error:
+            top = None
+        top = int(top or 100_000)
+        rows: list[tuple[Any, ...]] = []
+        lost_windows = 0
+        for start in range(0, top + 1, 64):
+            try:
+                rows += old.execute(
+                    f"SELECT {columns} FROM {table} NOT INDEXED WHERE rowid > ? AND rowid <= ? ORDER BY rowid",
+                    (start, start + 64),
+                ).fetchall()
+            except sqlite3.Error:
+                lost_windows += 1
+        return rows, lost_windows
+
+    def _salvage(self, aside: Path) -> None:
+        """Copy the events (undelivered and rejected) and pending images still readable in a corrupt file."""
+        saved = skipped = 0
+        try:
+            old = sqlite3.connect(f"file:{aside}?mode=ro", uri=True, isolation_level=None)
+            old.execute("PRAGMA writable_schema = ON")  # read on even when the schema page is odd
+        except sqlite3.Error as exc:
+            log.error("outbox salvage: cannot open %s (%s); nothing copied", aside, exc)
+            return
+        try:
+            events, lost = self._readable_rows(
+                old, "events", "event_id, kind, body, created_at, delivered_at"
+            )
+            rejected, lost_rej = self._readable_rows(
+                old, "rejected", "event_id, kind, body, created_at, reason, status, rejected_at"
+            )
+            images, _ = self._readable_rows(
+                old, "evidence", "event_id, role, file, content_type, size, state"
+            )
+        finally:
+            old.close()
+        with self._tx() as cur:
+            for row in events + rejected:
+                try:
+                    parse_event(row[2])
+                except ValueError:
+                    skipped += 1
+                    continue
+                if len(row) == 5:  # events
+                    if row[4] is not None:
+                        continue  # delivered already
+                    cur.execute(
+                        "INSERT OR IGNORE INTO events (event_id, kind, body, created_at) VALUES (?, ?, ?, ?)",
+                        row[:4],
+                    )
+                else:
+                    cur.execute("INSERT OR IGNORE INTO rejected VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+                saved += 1
+            for event_id, role, file, ctype, size, state in images:
+                seq = cur.execute("SELECT seq FROM events WHERE event_id = ?", (event_id,)).fetchone()
+                if state == "pending" and seq and (self.evidence_dir / file).is_file():
+                    cur.execute(
+                        "INSERT OR IGNORE INTO evidence (event_id, role, event_seq, file, content_type, size)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (event_id, role, seq[0], file, ctype, size),
+                    )
+        log.error(
+            "outbox salvage: copied %d undelivered/rejected events from %s (%d unreadable rows, %d damaged ranges)",
+            saved, aside, skipped, lost + lost_rej,
+        )  # fmt: skip
+
+    def _clean_evidence_dir(self) -> None:
+        """Remove half-written copies and files no pending image refers to (a crash before commit)."""
+        wanted = {r[0] for r in self._conn.execute("SELECT file FROM evidence WHERE state = 'pending'")}
+        for entry in self.evidence_dir.iterdir():
+            if entry.is_file() and entry.name not in wanted:
+                entry.unlink(missing_ok=True)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Cursor]:
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    def _scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchone()[0]
+
+    @staticmethod
+    def _add_totals(cur: sqlite3.Cursor, **amounts: int) -> None:
+        for key, amount in amounts.items():
+            cur.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER)",
+                (key, amount),
+            )
+
+    @staticmethod
+    def _set_meta(cur: sqlite3.Cursor, **values: str) -> None:
+        cur.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(values.items()))
+
+    def _write_file(self, name: str, data: bytes) -> None:
+        tmp = self.evidence_dir / (name + ".tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.evidence_dir / name)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def add(self, event: Event) -> bool:
+        """Store an event and copies of its images durably; ``False`` if its id was already stored.
+
+        Raises ``OutboxError`` when the event cannot be stored (disk full, I/O error).
+        """
+        event_id = str(event.event_id)
+        body = event.model_dump_json()
+        images: list[tuple[str, bytes, str, str]] = []
+        for role, source in evidence_paths(event):
+            try:
+                data = Path(source).read_bytes()
+            except OSError as exc:
+                log.warning(
+                    "event %s: evidence %s %s unreadable (%s); sending the event without it",
+                    event_id,
+                    role,
+                    source,
+                    exc,
+                )
+                continue
+            kind = sniff_image(data)
+            if kind is None:
+                log.warning("event %s: evidence %s %s is not JPEG or PNG; not sent", event_id, role, source)
+                continue
+            images.append((role, data, *kind))
+        with self._lock:
+            if self._conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone():
+                return False
+            written: list[str] = []
+            try:
+                for role, data, _ctype, suffix in images:
+                    name = f"{event_id}.{role}{suffix}"
+                    self._write_file(name, data)
+                    written.append(name)
+                if written:
+                    _fsync_dir(self.evidence_dir)
+                with self._tx() as cur:
+                    cur.execute(
+                        "INSERT INTO events (event_id, kind, body, created_at) VALUES (?, ?, ?, ?)",
+                        (event_id, event.kind, body, time.time()),
+                    )
+                    seq = cur.lastrowid
+                    cur.executemany(
+                        "INSERT INTO evidence (event_id, role, event_seq, file, content_type, size) VALUES (?, ?, ?, ?, ?, ?)",
+                        [
+                            (event_id, role, seq, f"{event_id}.{role}{sfx}", ct, len(d))
+                            for role, d, ct, sfx in images
+                        ],
+                    )
+            except (OSError, sqlite3.Error) as exc:
+                for name in written:
+                    (self.evidence_dir / name).unlink(missing_ok=True)
+                raise OutboxError(f"outbox {self.path}: cannot store event {event_id}: {exc}") from exc
+            self._pending += 1
+            self._evidence_bytes += sum(len(d) for _, d, _, _ in images)
+            self._max_backlog = max(self._max_backlog, self._pending)
+            self.enforce_bound()
+        return True
+
+    def pending_events(self, limit: int) -> list[PendingEvent]:
+        """The oldest undelivered events, in the order they were produced."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT event_id, body FROM events WHERE delivered_at IS NULL ORDER BY seq LIMIT ?", (limit,)
+            ).fetchall()
+        return [PendingEvent(*row) for row in rows]
+
+    def mark_delivered(self, event_ids: list[str], accepted: int, duplicates: int) -> None:
+        """Record the API's acknowledgement of a batch."""
+        with self._tx() as cur:
+            marks = ",".join("?" * len(event_ids))
+            cur.execute(
+                f"UPDATE events SET delivered_at = ?, attempts = attempts + 1 WHERE delivered_at IS NULL AND event_id IN ({marks})",
+                (time.time(), *event_ids),
+            )
+            done = cur.rowcount
+            backlog = max(self._pending, self._max_backlog)
+            self._add_totals(cur, delivered_total=done, accepted_total=accepted, duplicates_total=duplicates)
+            cur.execute(
+                "INSERT INTO meta (key, value) VALUES ('max_backlog', ?) ON CONFLICT(key) DO UPDATE SET "
+                "value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                (backlog,),
+            )
+            self._set_meta(cur, last_delivery_at=_now_iso(), last_error="")
+            self._pending -= done
+
+    def reject(self, event_id: str, reason: str, status: int | None) -> None:
+        """Move an event the API refused to the ``rejected`` table, with the reason."""
+        with self._tx() as cur:
+            row = cur.execute(
+                "SELECT kind, body, created_at FROM events WHERE event_id = ?", (event_id,)
+            ).fetchone()
+            if row is None:
+                return
+            cur.execute(
+                "INSERT OR REPLACE INTO rejected VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (event_id, row[0], row[1], reason, status, row[2], time.time()),
+            )
+            cur.execute("DELETE FROM events WHERE event_id = ?", (event_id,))
+            self._add_totals(cur, rejected_total=1)
+            self._pending -= 1
+        log.error(
+            "outbox: API rejected event %s (HTTP %s): %s; set aside in 'rejected'", event_id, status, reason
+        )
+
+    def requeue_rejected(self) -> int:
+        """Put rejected events back in the queue (after the API or the edge was fixed)."""
+        with self._tx() as cur:
+            rows = cur.execute(
+                "SELECT event_id, kind, body, created_at FROM rejected ORDER BY rejected_at"
+            ).fetchall()
+            cur.executemany(
+                "INSERT OR IGNORE INTO events (event_id, kind, body, created_at) VALUES (?, ?, ?, ?)", rows
+            )
+            cur.execute("DELETE FROM rejected")
+            self._pending += len(rows)
+        return len(rows)
+
+    def note_error(self, message: str) -> None:
+        """Remember the last delivery error (shown by ``outbox status``)."""
+        with self._tx() as cur:
+            self._set_meta(cur, last_error=f"{_now_iso()} {message}"[:500])
+
+    # -- evidence ----------------------------------------------------------------------------
+
+    def pending_images(self, limit: int) -> list[PendingImage]:
+        """Images of delivered events not yet acknowledged, oldest event first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT v.event_id, v.role, v.file, v.content_type, v.size FROM evidence v "
+                "JOIN events e ON e.event_id = v.event_id "
+                "WHERE v.state = 'pending' AND e.delivered_at IS NOT NULL ORDER BY v.event_seq, v.role LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [PendingImage(*row) for row in rows]
+
+    def read_image(self, image: PendingImage) -> bytes | None:
+        """The bytes of a pending image, or ``None`` if its copy is gone (then marked lost)."""
+        try:
+            return (self.evidence_dir / image.file).read_bytes()
+        except OSError as exc:
+            self.finish_image(image, "lost", f"copy unreadable: {exc}")
+            return None
+
+    def finish_image(self, image: PendingImage, state: str, reason: str | None = None) -> None:
+        """Mark an image ``sent``, ``rejected``, ``pruned`` or ``lost`` and delete its copy."""
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE evidence SET state = ?, reason = ?, updated_at = ? WHERE event_id = ? AND role = ? AND state = 'pending'",
+                (state, reason, time.time(), image.event_id, image.role),
+            )
+            if cur.rowcount:
+                self._evidence_bytes -= image.size
+                total = {"sent": "evidence_sent_total", "rejected": "evidence_rejected_total"}.get(
+                    state, "evidence_pruned_total"
+                )
+                self._add_totals(cur, **{total: 1})
+        (self.evidence_dir / image.file).unlink(missing_ok=True)
+
+    # -- disk bound, retention -------------------------------------------------------------
+
+    def disk_bytes(self) -> int:
+        """Bytes counted against the bound: database pages plus pending evidence copies."""
+        with self._lock:
+            pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
+            size = self._conn.execute("PRAGMA page_size").fetchone()[0]
+        return pages * size + self._evidence_bytes
+
+    def _purge_delivered(self, where: str, params: tuple[Any, ...], limit: int) -> int:
+        with self._tx() as cur:
+            ids = [
+                r[0]
+                for r in cur.execute(
+                    "SELECT event_id FROM events e WHERE delivered_at IS NOT NULL AND "
+                    + where
+                    + " AND NOT EXISTS "
+                    "(SELECT 1 FROM evidence v WHERE v.event_id = e.event_id AND v.state = 'pending') ORDER BY seq LIMIT ?",
+                    (*params, limit),
+                )
+            ]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                cur.execute(f"DELETE FROM evidence WHERE event_id IN ({marks})", chunk)
+                cur.execute(f"DELETE FROM events WHERE event_id IN ({marks})", chunk)
+        if ids:
+            with self._lock:
+                self._conn.execute("PRAGMA incremental_vacuum")
+        return len(ids)
+
+    def purge_expired(self) -> int:
+        """Drop delivered events (with their images done) older than the retention time."""
+        return self._purge_delivered("delivered_at < ?", (time.time() - self.retain_delivered_s,), 10_000)
+
+    def enforce_bound(self) -> None:
+        """Bring disk use under ``max_disk_mb`` by the stated policy; events are never dropped."""
+        with self._lock:
+            if self.disk_bytes() <= self.max_disk_bytes:
+                return
+            while self.disk_bytes() > self.max_disk_bytes and self._purge_delivered("1", (), 1000):
+                pass
+            for undelivered in (False, True):
+                cond = "IN" if undelivered else "NOT IN"
+                while self.disk_bytes() > self.max_disk_bytes:
+                    rows = self._conn.execute(
+                        "SELECT event_id, role, file, content_type, size FROM evidence WHERE state = 'pending' AND "
+                        f"event_id {cond} (SELECT event_id FROM events WHERE delivered_at IS NULL) ORDER BY event_seq LIMIT 50"
+                    ).fetchall()
+                    if not rows:
+                        break
+                    for row in rows:
+                        self.finish_image(PendingImage(*row), "pruned", "outbox disk bound")
+                        if self.disk_bytes() <= self.max_disk_bytes:
+                            break
+            used = self.disk_bytes()
+            if used > self.max_disk_bytes and time.monotonic() - self._last_bound_warning > 60:
+                self._last_bound_warning = time.monotonic()
+                log.error(
+                    "outbox %s: %d undelivered events alone use %.1f MB, over the %.0f MB bound; keeping them all",
+                    self.path, self._pending, used / 1e6, self.max_disk_bytes / 1e6,
+                )  # fmt: skip
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def stats(self) -> OutboxStats:
+        """Backlog size and age, images, disk use and totals."""
+        with self._lock:
+            q = self._conn.execute
+            pending, oldest = q(
+                "SELECT COUNT(*), MIN(created_at) FROM events WHERE delivered_at IS NULL"
+            ).fetchone()
+            images, image_bytes = q(
+                "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM evidence WHERE state = 'pending'"
+            ).fetchone()
+            kept = q("SELECT COUNT(*) FROM events WHERE delivered_at IS NOT NULL").fetchone()[0]
+            rejected = q("SELECT COUNT(*) FROM rejected").fetchone()[0]
+            meta = dict(q("SELECT key, value FROM meta").fetchall())
+            pages = q("PRAGMA page_count").fetchone()[0] * q("PRAGMA page_size").fetchone()[0]
+        totals = {key: int(meta.get(key, 0) or 0) for key in _TOTALS}
+        totals["max_backlog"] = max(totals["max_backlog"], self._max_backlog, pending)
+        return OutboxStats(
+            path=str(self.path),
+            pending_events=pending,
+            oldest_pending_age_s=None if oldest is None else max(0.0, time.time() - oldest),
+            pending_evidence=images,
+            pending_evidence_bytes=image_bytes,
+            kept_delivered_events=kept,
+            rejected_events=rejected,
+            disk_bytes=pages + image_bytes,
+            max_disk_bytes=self.max_disk_bytes,
+            last_delivery_at=meta.get("last_delivery_at") or None,
+            last_error=meta.get("last_error") or None,
+            **totals,
+        )
+
+    def event_ids(self, delivered: bool | None = None) -> list[str]:
+        """Ids of stored events (all, delivered or undelivered), in production order."""
+        where = {None: "1", True: "delivered_at IS NOT NULL", False: "delivered_at IS NULL"}[delivered]
+        with self._lock:
+            return [
+                r[0] for r in self._conn.execute(f"SELECT event_id FROM events WHERE {where} ORDER BY seq")
+            ]
+
+    def rejected(self) -> list[tuple[str, str, int | None]]:
+        """``(event_id, reason, HTTP status)`` of every event set aside."""
+        with self._lock:
+            return list(
+                self._conn.execute("SELECT event_id, reason, status FROM rejected ORDER BY rejected_at")
+            )
+
+    @property
+    def pending_count(self) -> int:
+        return self._pending
+
+    def close(self) -> None:
+        """Checkpoint the WAL and close the file."""
+        with self._lock:
+            if self._conn is None:
+                return
+            try:
+                if not self.read_only:
+                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                log.warning("outbox %s: checkpoint at close failed (%s)", self.path, exc)
+            self._conn.close()
+            self._conn = None  # type: ignore[assignment]
+
+
+class _Stopped(Exception):
+    """The sender was told to stop (end of the close grace period)."""
+
+
+class OutboxSink:
+    """``EventSink`` that stores each event in an ``Outbox`` and delivers it from a background thread.
+
+    ``close()`` flushes: it keeps delivering for up to ``close_grace_s``, then stops the thread
+    and closes the file; whatever is left is sent by the next start.
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        client: ApiClient,
+        *,
+        batch_size: int = 100,
+        retry: RetryPolicy | None = None,
+        close_grace_s: float = 10.0,
+        log_interval_s: float = 60.0,
+        send_evidence: bool = True,
+        images_per_cycle: int = 8,
+        idle_poll_s: float = 1.0,
+    ) -> None:
+        self.outbox = outbox
+        self.client = client
+        self.batch_size = batch_size
+        self.retry = retry or RetryPolicy()
+        self.close_grace_s = close_grace_s
+        self.log_interval_s = log_interval_s
+        self.send_evidence = send_evidence
+        self.images_per_cycle = images_per_cycle
+        self.idle_poll_s = idle_poll_s
+        self._batch_limit = batch_size
+        self._work = threading.Event()  # new events or close: look for work now
+        self._wake = threading.Event()  # cut a backoff sleep short (close, stop)
+        self._closing = threading.Event()
+        self._stop = threading.Event()
+        self._closed = False
+        self._last_log = time.monotonic()
+        self._last_purge = 0.0
+        self._failing = False
+        self._thread = threading.Thread(target=self._run, name="gatewatch-outbox-sender", daemon=True)
+        pending = outbox.pending_count
+        if pending:
+            log.info("outbox %s: resuming a backlog of %d events", outbox.path, pending)
+        self._thread.start()
+
+    # -- EventSink -------------------------------------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        """Store the event durably (raises ``OutboxError`` if it cannot), then wake the sender."""
+        if self._closed:
+            raise OutboxError("outbox sink is closed")
+        self.outbox.add(event)
+        self._work.set()
+
+    def close(self) -> None:
+        """Deliver what is pending for up to ``close_grace_s``, then stop the sender and close the file."""
+        if self._closed:
+            return
+        self._closed = True
+        self._closing.set()
+        self._work.set()
+        self._wake.set()
+        self._thread.join(self.close_grace_s)
+        if self._thread.is_alive():
+            self._stop.set()
+            self._wake.set()
+            self._thread.join(self.client.timeout_s + 2.0)
+        if self._thread.is_alive():
+            log.error("outbox sender did not stop; closing anyway (the backlog is safe on disk)")
+        stats = self.outbox.stats()
+        log.info("outbox closed: %s", stats.summary())
+        self.client.close()
+        self.outbox.close()
+
+    def stats(self) -> OutboxStats:
+        return self.outbox.stats()
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Block until nothing is pending (events and images) or the timeout passes."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            s = self.outbox.stats()
+            if s.pending_events == 0 and (not self.send_evidence or s.pending_evidence == 0):
+                return True
+            time.sleep(0.05)
+        return False
+
+    # -- sender thread ---------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                did = self._with_retry(self._cycle)
+            except _Stopped:
+                break
+            self._maybe_log()
+            if not did:
+                if self._closing.is_set():
+                    break  # flushed
+                if self._work.wait(self.idle_poll_s):
+                    self._work.clear()
+                if time.monotonic() - self._last_purge > 600:
+                    self._last_purge = time.monotonic()
+                    self.outbox.purge_expired()
+
+    def _with_retry(self, fn: Callable[[], T]) -> T:
+        retrying = Retrying(
+            wait=wait_exponential(multiplier=self.retry.initial_s, max=self.retry.max_s)
+            + wait_random(0, self.retry.jitter_s),
+            retry=retry_if_not_exception_type(_Stopped),
+            sleep=self._sleep,
+            before_sleep=self._on_failure,
+            reraise=True,
+        )
+        return retrying(fn)
+
+    def _sleep(self, seconds: float) -> None:
+        self._wake.wait(seconds)
+        self._wake.clear()
+        if self._stop.is_set():
+            raise _Stopped
+
+    def _on_failure(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        pending = self.outbox.pending_count
+        if isinstance(exc, AuthError):
+            log.error(
+                "outbox: API at %s refuses our key: %s; %d events kept, retry %d in %.1f s",
+                self.client.base_url, exc, pending, state.attempt_number, wait,
+            )  # fmt: skip
+        elif isinstance(exc, ApiConfigError):
+            log.error("outbox: %s; %d events kept, retry in %.1f s", exc, pending, wait)
+        elif isinstance(exc, DeliveryError):
+            level = (
+                logging.WARNING
+                if state.attempt_number in (1, 5) or state.attempt_number % 20 == 0
+                else logging.INFO
+            )
+            log.log(
+                level,
+                "outbox: delivery failed (%s); %d events kept, retry %d in %.1f s",
+                exc,
+                pending,
+                state.attempt_number,
+                wait,
+            )
+        else:
+            log.error("outbox: sender error; retry in %.1f s", wait, exc_info=exc)
+        self._failing = True
+        with suppress(sqlite3.Error):
+            self.outbox.note_error(str(exc))
+        self._maybe_log()
+
+    def _maybe_log(self) -> None:
+        if time.monotonic() - self._last_log >= self.log_interval_s:
+            self._last_log = time.monotonic()
+            level = logging.WARNING if self._failing else logging.INFO
+            log.log(level, "outbox %s: %s", self.outbox.path.name, self.outbox.stats().summary())
+
+    def _check_stop(self) -> None:
+        if self._stop.is_set():
+            raise _Stopped
+
+    def _cycle(self) -> bool:
+        """One batch of events, then a few images; ``True`` if anything was sent."""
+        self._check_stop()
+        did = self._send_events()
+        if self.send_evidence:
+            did = self._send_images() or did
+        self._failing = False
+        return did
+
+    def _send_events(self) -> bool:
+        batch = self.outbox.pending_events(self._batch_limit)
+        while batch:
+            self._check_stop()
+            try:
+                ack = self.client.post_events([item.body for item in batch])
+            except BatchRejected as exc:
+                bad = self._locate(exc, batch)
+                if bad is None:
+                    batch = batch[: len(batch) // 2]  # the API did not say which: halve until one is left
+                    continue
+                self.outbox.reject(bad.event_id, exc.reason, exc.status)
+                batch = [item for item in batch if item is not bad]
+                continue
+            except BatchTooLarge as exc:
+                if len(batch) == 1:
+                    self.outbox.reject(batch[0].event_id, exc.reason, exc.status)
+                    batch = []
+                    continue
+                self._batch_limit = max(1, len(batch) // 2)
+                log.warning(
+                    "outbox: API says the batch is too large; sending %d at a time", self._batch_limit
+                )
+                batch = batch[: self._batch_limit]
+                continue
+            self.outbox.mark_delivered([item.event_id for item in batch], ack.accepted, ack.duplicates)
+            return True
+        return False
+
+    @staticmethod
+    def _locate(exc: BatchRejected, batch: list[PendingEvent]) -> PendingEvent | None:
+        if len(batch) == 1:
+            return batch[0]
+        for item in batch:
+            if exc.event_id is not None and item.event_id == exc.event_id:
+                return item
+        if exc.index is not None and 0 <= exc.index < len(batch):
+            return batch[exc.index]
+        return None
+
+    def _send_images(self) -> bool:
+        did = False
+        for image in self.outbox.pending_images(self.images_per_cycle):
+            self._check_stop()
+            data = self.outbox.read_image(image)
+            if data is None:
+                continue
+            try:
+                self.client.put_evidence(image.event_id, image.role, data, image.content_type)
+            except EvidenceRejected as exc:
+                log.warning("outbox: API refused %s image of event %s: %s", image.role, image.event_id, exc)
+                self.outbox.finish_image(image, "rejected", exc.reason)
+            else:
+                self.outbox.finish_image(image, "sent")
+            did = True
+        return did

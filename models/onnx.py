@@ -1,0 +1,153 @@
+"""One class owns each ONNX Runtime session.
+
+``OnnxModel`` checks the file at construction (an error names the path), picks execution
+providers from what is installed or what the config asks for, reads the Ultralytics
+metadata (class names, input size, stride, task) and runs one warm-up.
+
+Example::
+
+    >>> model = OnnxModel("yolov8n.onnx", providers="auto", threads=1)
+    >>> model.names[2], model.imgsz
+    ('car', (640, 640))
+    >>> outputs = model.run(batch)   # batch: float32 (1, 3, 640, 640)
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from gatewatch.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+# Preference order when providers="auto".
+PROVIDER_ORDER = (
+    "TensorrtExecutionProvider",
+    "CUDAExecutionProvider",
+    "OpenVINOExecutionProvider",
+    "CPUExecutionProvider",
+)
+PROVIDER_ALIASES = {
+    "tensorrt": "TensorrtExecutionProvider",
+    "trt": "TensorrtExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
+    "cpu": "CPUExecutionProvider",
+}
+
+
+def available_providers() -> list[str]:
+    """Execution providers this onnxruntime build offers."""
+    return list(ort.get_available_providers())
+
+
+def choose_providers(requested: str | Sequence[str] = "auto") -> list[str]:
+    """Providers to use: ``"auto"`` picks the best available; a list is checked against them.
+
+    Raises ``ModelError`` when a requested provider is not available.
+    """
+    available = available_providers()
+    if isinstance(requested, str) and requested == "auto":
+        return [p for p in PROVIDER_ORDER if p in available] or available
+    names = [requested] if isinstance(requested, str) else list(requested)
+    chosen = [PROVIDER_ALIASES.get(n.lower(), n) for n in names]
+    missing = [p for p in chosen if p not in available]
+    if missing:
+        raise ModelError(f"execution provider(s) {missing} not available; this onnxruntime offers {available}")
+    if "CPUExecutionProvider" not in chosen:
+        chosen.append("CPUExecutionProvider")
+    return chosen
+
+
+def _literal(value: str) -> Any:
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value
+
+
+class OnnxModel:
+    """An ONNX Runtime session with its Ultralytics metadata.
+
+    Args:
+        path: the ``.onnx`` file.
+        providers: ``"auto"``, a provider name/alias (``"cuda"``), or a list of them.
+        threads: intra-op threads (0 lets onnxruntime decide). On small CPUs 1 thread per
+            model leaves a core for decoding.
+        warmup: run one inference on zeros at construction.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        providers: str | Sequence[str] = "auto",
+        threads: int = 1,
+        warmup: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelError(f"model file not found: {self.path}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        self.providers = choose_providers(providers)
+        try:
+            self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=self.providers)
+        except Exception as exc:  # onnxruntime raises several unrelated types here
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"{self.path}: not a loadable ONNX model ({first})") from exc
+        self.providers = self.session.get_providers()
+        inputs = self.session.get_inputs()
+        self.input_name = inputs[0].name
+        self.input_shape = list(inputs[0].shape)
+        self.input_dtype = np.float16 if "float16" in inputs[0].type else np.float32
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        self.metadata: dict[str, Any] = {
+            k: _literal(v) for k, v in self.session.get_modelmeta().custom_metadata_map.items()
+        }
+        self.names: dict[int, str] = {int(k): str(v) for k, v in dict(self.metadata.get("names", {})).items()}
+        self.imgsz: tuple[int, int] = self._input_size()
+        self.stride = int(self.metadata.get("stride", 32))
+        self.task = str(self.metadata.get("task", "detect"))
+        self.warmup_ms: float | None = None
+        if warmup:
+            start = time.perf_counter()
+            self.run(np.zeros((1, 3, *self.imgsz), dtype=self.input_dtype))
+            self.warmup_ms = (time.perf_counter() - start) * 1000
+        log.info("loaded %s on %s (imgsz=%s, %d classes)", self.path.name, self.providers[0], self.imgsz, len(self.names))
+
+    def _input_size(self) -> tuple[int, int]:
+        imgsz = self.metadata.get("imgsz")
+        if isinstance(imgsz, (list, tuple)) and len(imgsz) == 2:
+            return int(imgsz[0]), int(imgsz[1])
+        if isinstance(imgsz, int):
+            return imgsz, imgsz
+        h, w = self.input_shape[2:4] if len(self.input_shape) == 4 else (None, None)
+        if isinstance(h, int) and isinstance(w, int):
+            return h, w
+        raise ModelError(f"{self.path}: input size unknown (no 'imgsz' metadata and a dynamic input shape)")
+
+    def run(self, batch: np.ndarray) -> list[np.ndarray]:
+        """Run the model on one NCHW batch; returns the raw outputs."""
+        return self.session.run(self.output_names, {self.input_name: batch.astype(self.input_dtype, copy=False)})
+
+    def describe(self) -> dict[str, Any]:
+        """What benchmarks and logs report about this model."""
+        return {
+            "path": str(self.path),
+            "providers": self.providers,
+            "imgsz": list(self.imgsz),
+            "classes": len(self.names),
+            "task": self.task,
+            "warmup_ms": self.warmup_ms,
+        }

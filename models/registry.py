@@ -1,0 +1,131 @@
+"""Resolve a model by name or path.
+
+A name is looked up in the model folders (``GATEWATCH_MODEL_DIR``, ``<assets>/weights``,
+the cache) under each of its known file names; a path is used as it is. When nothing is
+found and Ultralytics is installed and online, an Ultralytics checkpoint of that name is
+downloaded and exported to ONNX in the cache. Air-gapped boxes set ``GATEWATCH_MODEL_DIR``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from gatewatch.assets import cache_dir, model_dirs
+from gatewatch.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+# name -> file names relative to a model folder, best first.
+KNOWN_MODELS: dict[str, tuple[str, ...]] = {
+    "yolov8n": ("yolov8n.onnx", "coco/yolov8n_fp32_from_int8.onnx", "coco/yolov8n_int8.onnx"),
+    "yolov8n-fp32": ("yolov8n.onnx", "coco/yolov8n_fp32_from_int8.onnx"),
+    "yolov8n-int8-dynamic": ("coco/yolov8n_int8.onnx",),
+    "yolov8n-int8": ("yolov8n_int8_qdq.onnx",),
+    "plate-yolov8n": ("plate_detector/fastanpr_yolov8n_license_plate.onnx", "fastanpr_yolov8n_license_plate.onnx"),
+}
+# name -> checkpoint a missing ONNX file can be exported from (relative to a model folder).
+KNOWN_SOURCES: dict[str, tuple[str, ...]] = {
+    "yolov8n": ("yolov8n.pt",),
+    "plate-yolov8n": ("plate_detector/fastanpr_yolov8n_license_plate.pt",),
+}
+# name -> fp32 model it is quantised from, on first use, with frames of these shared videos.
+BUILDABLE: dict[str, str] = {"yolov8n-int8": "yolov8n-fp32"}
+CALIBRATION_VIDEOS = (
+    "india_road_mixed_traffic_trucks_buses_motorbikes.mp4",
+    "street_parked_and_passing_vehicles_73s.mp4",
+    "bgslibrary_topdown_road.avi",
+)
+
+
+def build_int8(name: str) -> Path:
+    """Quantise ``name`` from its fp32 source into the cache (offline, about a minute, once).
+
+    Calibration uses shared videos that the counting benchmark does not score on.
+    """
+    from gatewatch.assets import asset_dir
+    from gatewatch.models.export import quantize_static_int8
+
+    source = find_model(BUILDABLE[name])
+    assets = asset_dir()
+    videos = [assets / "videos" / v for v in CALIBRATION_VIDEOS] if assets else []
+    videos = [v for v in videos if v.is_file()]
+    if source is None or not videos:
+        raise ModelError(
+            f"model '{name}' is not built and cannot be built here (needs {BUILDABLE[name]} and calibration videos); "
+            f"run: gatewatch models quantize --calib <videos>"
+        )
+    target = cache_dir() / KNOWN_MODELS[name][0]
+    log.warning("building %s once from %s (static INT8 calibration, about a minute)", target.name, source.name)
+    return quantize_static_int8(source, target, videos).onnx_path
+
+
+def find_model(name: str) -> Path | None:
+    """First existing file for a known or bare model name, or ``None``."""
+    candidates = KNOWN_MODELS.get(name, (name if name.endswith(".onnx") else f"{name}.onnx",))
+    for folder in model_dirs():
+        for rel in candidates:
+            path = folder / rel
+            if path.is_file():
+                return path
+    return None
+
+
+def find_source_checkpoint(name: str) -> Path | None:
+    """The ``.pt`` checkpoint a model name can be exported from, if one is on disk."""
+    for folder in model_dirs():
+        for rel in KNOWN_SOURCES.get(name, (f"{name}.pt",)):
+            if (folder / rel).is_file():
+                return folder / rel
+    return None
+
+
+def resolve_model(name_or_path: str, download: bool = True) -> Path:
+    """Path of an ONNX model given a name (``yolov8n``) or a path.
+
+    Raises ``ModelError`` with what was searched when nothing is found.
+    """
+    as_path = Path(name_or_path).expanduser()
+    if as_path.suffix or "/" in name_or_path:
+        if as_path.is_file():
+            return as_path.resolve()
+        raise ModelError(f"model file not found: {as_path}")
+    found = find_model(name_or_path)
+    if found is not None:
+        return found
+    if name_or_path in BUILDABLE:
+        return build_int8(name_or_path)
+    checkpoint = find_source_checkpoint(name_or_path)
+    if checkpoint is not None:
+        raise ModelError(
+            f"model '{name_or_path}' exists only as a checkpoint ({checkpoint}); "
+            f"run: gatewatch models export {checkpoint}"
+        )
+    if download:
+        path = _download_and_export(name_or_path)
+        if path is not None:
+            return path
+    searched = ", ".join(str(d) for d in model_dirs()) or "(no model folder exists)"
+    raise ModelError(
+        f"model '{name_or_path}' not found in {searched}; set GATEWATCH_MODEL_DIR to a folder holding "
+        f"{KNOWN_MODELS.get(name_or_path, (name_or_path + '.onnx',))[0]}"
+    )
+
+
+def _download_and_export(name: str) -> Path | None:
+    """Online fallback: fetch an Ultralytics checkpoint and export it (needs the export extra)."""
+    try:
+        from ultralytics.utils.downloads import attempt_download_asset
+    except ImportError:
+        return None
+    from gatewatch.models.export import export_checkpoint
+
+    target = cache_dir() / f"{name}.pt"
+    try:
+        downloaded = Path(attempt_download_asset(str(target)))
+    except Exception as exc:  # offline boxes end here
+        log.warning("could not download %s.pt (%s)", name, exc)
+        return None
+    if not downloaded.is_file():
+        return None
+    return export_checkpoint(downloaded, out=cache_dir() / f"{name}.onnx").onnx_path

@@ -1,0 +1,86 @@
+"""The review page in a real headless Chromium: sign in, see the flag and its image, confirm it."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from api_helpers import flag_event, post_events
+from conftest import Env
+from fastapi.testclient import TestClient
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install chromium)")
+
+
+@pytest.fixture
+def live_url(env: Env) -> Iterator[str]:
+    """The env's app behind a real uvicorn server on 127.0.0.1 (in a thread)."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(env.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_operator_confirms_a_flag_in_chromium(client: TestClient, env: Env, live_url: str, frame_jpeg: bytes) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    flag_id = str(uuid.uuid4())
+    event = flag_event(flag_id, "start", flag_kind="hold_list", plate="29C-123.45")
+    assert post_events(client, env.key, [event]).status_code == 200
+    put = client.put(f"/api/v1/events/{event['event_id']}/evidence/snapshot", content=frame_jpeg,
+                     headers={"X-API-Key": env.key, "Content-Type": "image/jpeg"})
+    assert put.status_code == 201
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{live_url}/ui/")
+            page.fill("#username", "olga")
+            page.fill("#password", "wrong-password")
+            page.click("#signin-button")
+            expect(page.locator("#signin-error")).to_have_text("wrong username or password")
+            page.fill("#password", "operator-password")
+            page.click("#signin-button")
+            card = page.locator(f'li.card[data-flag-id="{flag_id}"]')
+            expect(card).to_be_visible()
+            expect(card.locator(".plate")).to_have_text("29C12345")
+            expect(card.locator(".meta")).to_contain_text("camera cam-1")
+            expect(page.locator("#queue-count")).to_have_text("1")
+            img = card.locator("img.snapshot")
+            page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
+            assert img.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [280, 160]
+            card.locator(".note").fill("plate matches the hold list")
+            card.locator("button.confirm").click()
+            expect(card).to_have_count(0)
+            expect(page.locator("#queue-empty")).to_be_visible()
+            expect(page.locator("#queue-count")).to_have_text("0")
+
+            page.click('nav .tab[data-view="counts"]')
+            expect(page.locator("#chart svg rect.bar")).to_have_count(24)
+        finally:
+            browser.close()
+
+    flag = client.get(f"/api/v1/flags/{flag_id}", headers=env.bearer()).json()
+    assert flag["status"] == "confirmed" and flag["reviewed_by"] == "olga"
+    assert flag["reviews"][0]["note"] == "plate matches the hold list"

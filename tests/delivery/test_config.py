@@ -1,0 +1,80 @@
+"""Delivery and MQTT config models: a table of good and bad settings; the factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from gatewatch.errors import ConfigError
+from gatewatch.sinks.config import DeliveryConfig, MqttConfig, build_sinks
+from gatewatch.sinks.mqtt import MqttSink
+from gatewatch.sinks.outbox import OutboxSink
+
+URL = "http://127.0.0.1:9"
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"api_url": URL, "api_key": "k"}, None),
+        (
+            {"api_url": URL + "/", "api_key_env": "GW_KEY", "batch_size": 500, "retry": {"initial_s": 0.5}},
+            None,
+        ),
+        ({"api_url": URL, "api_key": "k", "api_key_env": "GW_KEY"}, "exactly one of api_key"),
+        ({"api_url": URL}, "exactly one of api_key"),
+        ({"api_url": "ftp://x.example", "api_key": "k"}, "api_url"),
+        ({"api_url": URL, "api_key": "k", "batch_size": 0}, "batch_size"),
+        ({"api_url": URL, "api_key": "k", "max_disk_mb": 0.5}, "max_disk_mb"),
+        ({"api_url": URL, "api_key": "k", "retry": {"initial_s": 10, "max_s": 5}}, "max_s"),
+        ({"api_url": URL, "api_key": "k", "bogus": 1}, "bogus"),
+        ({"api_url": URL, "api_key_env": "not a name"}, "api_key_env"),
+    ],
+)
+def test_delivery_config(data: dict[str, Any], error: str | None) -> None:
+    if error is None:
+        assert DeliveryConfig.model_validate(data).api_url == URL
+    else:
+        with pytest.raises(ValidationError, match=error):
+            DeliveryConfig.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({}, None),
+        ({"host": "broker", "port": 8883, "tls": True, "qos": 2, "topic_prefix": "site/gw/"}, None),
+        ({"port": 0}, "port"),
+        ({"qos": 3}, "qos"),
+        ({"topic_prefix": "a/+/b"}, "topic_prefix"),
+        ({"password": "x"}, "username"),
+        ({"username": "u", "password": "x", "password_env": "P"}, "at most one"),
+        ({"keepalive": 5}, "keepalive"),
+    ],
+)
+def test_mqtt_config(data: dict[str, Any], error: str | None) -> None:
+    if error is None:
+        assert not MqttConfig.model_validate(data).topic_prefix.endswith("/")
+    else:
+        with pytest.raises(ValidationError, match=error):
+            MqttConfig.model_validate(data)
+
+
+def test_build_sinks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    delivery = DeliveryConfig(
+        api_url=URL, api_key_env="GW_TEST_KEY", outbox_path=tmp_path / "o.sqlite", close_grace_s=0
+    )
+    with pytest.raises(ConfigError, match="GW_TEST_KEY"):
+        build_sinks(delivery, None, "g", "c")
+    monkeypatch.setenv("GW_TEST_KEY", "gwk_x")
+    sinks = build_sinks(delivery, MqttConfig(), "g", "c")
+    try:
+        assert [type(s) for s in sinks] == [OutboxSink, MqttSink]
+        assert sinks[0].outbox.path == tmp_path / "o.sqlite"
+    finally:
+        for sink in sinks:
+            sink.close()
+    assert build_sinks(None, None, "g", "c") == []

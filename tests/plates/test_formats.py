@@ -1,0 +1,79 @@
+"""Plate format tables: valid, invalid and confusable readings for VN and CN plates."""
+
+from __future__ import annotations
+
+import pytest
+
+from gatewatch.vision.plates.formats import is_valid, normalise
+
+
+@pytest.mark.parametrize(
+    ("lines", "text", "country", "display"),
+    [
+        (["51F-123.45"], "51F12345", "VN", "51F-123.45"),
+        (["59-L2", "149.99"], "59L214999", "VN", "59-L2 149.99"),
+        (["54-T1", "5417"], "54T15417", "VN", "54-T1 5417"),
+        (["30E", "270.10"], "30E27010", "VN", "30E 270.10"),
+        (["51LD-123.45"], "51LD12345", "VN", "51LD-123.45"),
+        (["29-MD1", "052.00"], "29MD105200", "VN", "29-MD1 052.00"),
+        (["桂A·12345"], "桂A12345", "CN", "桂A·12345"),
+        (["粤B·D12345"], "粤BD12345", "CN", "粤B·D12345"),
+        (["桂A·1234挂"], "桂A1234挂", "CN", "桂A·1234挂"),
+        (["桂A", "12345"], "桂A12345", "CN", "桂A·12345"),
+    ],
+)
+def test_valid(lines: list[str], text: str, country: str, display: str) -> None:
+    plate = normalise(lines)
+    assert plate is not None
+    assert (plate.text, plate.country, plate.display, plate.substitutions) == (text, country, display, 0)
+    assert is_valid(plate.text, plate.country)
+
+
+@pytest.mark.parametrize(
+    ("lines", "text", "subs"),
+    [
+        (["5I-F12345"], "51F12345", 1),      # I -> 1 in the province digits
+        (["51F-I23.4S"], "51F12345", 2),     # I -> 1, S -> 5 in the number
+        (["S1F-123.45"], "51F12345", 1),     # S -> 5
+        (["518-123.45"], "51B12345", 1),     # 8 -> B in the series letter
+        (["59-L2", "I49.99"], "59L214999", 1),
+        (["5G-Z1", "O417"], "56Z10417", 2),  # G -> 6 and O -> 0 in digit positions
+        (["皖A·OK782"], "皖A0K782", 1),       # CN plates have no O
+        (["桂A·I2345"], "桂A12345", 1),       # ... and no I
+        (["桂0·12345"], "桂D12345", 1),       # city code is a letter: 0 -> D
+    ],
+)
+def test_confusable(lines: list[str], text: str, subs: int) -> None:
+    plate = normalise(lines)
+    assert plate is not None
+    assert (plate.text, plate.substitutions) == (text, subs)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [""],
+        ["HELLO"],
+        ["12345"],                 # no series letter
+        ["05F-123.45"],            # no province code starts with 0
+        ["51F-12"],                # too short
+        ["51F-12345678"],          # too long
+        ["A·05279"],               # CN without its province character
+        ["SIF-I23.4S"],            # too many swaps (5)
+        ["桂A·123"],               # too short
+        ["LLLL"],
+    ],
+)
+def test_invalid(lines: list[str]) -> None:
+    assert normalise(lines) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "country", "ok"),
+    [
+        ("51F12345", "VN", True), ("59L214999", "VN", True), ("05F12345", "VN", False), ("51F123", "VN", False),
+        ("桂A12345", "CN", True), ("桂AD12345", "CN", True), ("桂AO1234", "CN", False), ("A12345", "CN", False),
+    ],
+)
+def test_is_valid(text: str, country: str, ok: bool) -> None:
+    assert is_valid(text, country) is ok  # type: ignore[arg-type]

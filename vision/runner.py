@@ -1,0 +1,131 @@
+"""Assemble a camera's pipeline from its config: detector, source, sinks, optional stages."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from gatewatch.config import CameraConfig
+from gatewatch.errors import ConfigError
+from gatewatch.models.onnx import OnnxModel
+from gatewatch.models.registry import resolve_model
+from gatewatch.sinks import EventSink, FanoutSink, JsonlSink
+from gatewatch.vision.detector import YoloDetector
+from gatewatch.vision.pipeline import GatePipeline, RunSummary
+from gatewatch.vision.sources import FrameSource, open_source
+
+log = logging.getLogger(__name__)
+
+
+def build_detector(config: CameraConfig) -> YoloDetector:
+    """The vehicle detector the config names (model resolved, session warmed up)."""
+    model = OnnxModel(resolve_model(config.model.name), providers=config.model.providers, threads=config.model.threads)
+    return YoloDetector(model, classes=config.detect.classes, confidence=config.detect.confidence, iou=config.detect.iou)
+
+
+def check_lanes(config: CameraConfig, source: FrameSource) -> None:
+    """Every lane's line must lie inside the frame."""
+    width, height = source.size
+    for lane in config.lanes:
+        for x, y in lane.line:
+            if not (0 <= x <= width and 0 <= y <= height):
+                raise ConfigError(
+                    f"lanes.{lane.id}.line: point ({x:g}, {y:g}) is outside the {width}x{height} frame of {config.source.uri}"
+                )
+
+
+def build_sinks(config: CameraConfig) -> list[EventSink]:
+    """The outbox and MQTT sinks when configured, then JSON lines.
+
+    The outbox comes first: an event is on disk for delivery before anything else sees it.
+    """
+    sinks: list[EventSink] = []
+    if config.delivery is not None or config.mqtt is not None:
+        try:
+            from gatewatch.sinks.config import DeliveryConfig, MqttConfig
+            from gatewatch.sinks.config import build_sinks as build_remote
+        except ImportError as exc:
+            raise ConfigError(f"delivery/mqtt configured but unavailable ({exc}); pip install 'gatewatch[delivery]'") from exc
+        try:
+            delivery = DeliveryConfig.model_validate(config.delivery) if config.delivery is not None else None
+            mqtt = MqttConfig.model_validate(config.mqtt) if config.mqtt is not None else None
+        except Exception as exc:
+            raise ConfigError(f"delivery/mqtt: {exc}") from None
+        sinks.extend(build_remote(delivery, mqtt, config.gate, config.camera))
+    if config.output.events:
+        sinks.append(JsonlSink(config.output.events))
+    return sinks
+
+
+def build_plate_stage(config: CameraConfig) -> tuple[Any, float] | None:
+    """The plate stage and its wait, when ``plates:`` is configured and enabled."""
+    if config.plates is None:
+        return None
+    try:
+        from gatewatch.vision.plates import PlatesConfig, PlateStage
+    except ImportError as exc:
+        raise ConfigError(f"plates configured but unavailable ({exc}); pip install 'gatewatch[plates]'") from exc
+    try:
+        plates_config = PlatesConfig.model_validate(config.plates)
+    except Exception as exc:
+        raise ConfigError(f"plates: {exc}") from None
+    if not getattr(plates_config, "enabled", True):
+        return None
+    return PlateStage(plates_config), float(getattr(plates_config, "wait_s", 2.0))
+
+
+def build_flag_stages(
+    config: CameraConfig, fps: float, frame_size: tuple[int, int], plate_for: Any = None
+) -> list[Any]:
+    """Flag stages (held vehicles, hold list, empty trucks) when ``flags:`` is configured."""
+    if config.flags is None:
+        return []
+    try:
+        from gatewatch.vision.flags import build_flag_stages as build
+    except ImportError as exc:
+        raise ConfigError(f"flags configured but unavailable ({exc})") from exc
+    return list(build(config, fps=fps, frame_size=frame_size, plate_for=plate_for))
+
+
+@contextmanager
+def stop_on_signals(source: FrameSource) -> Iterator[None]:
+    """SIGTERM / SIGINT end the run cleanly: the source stops, sinks flush and close."""
+
+    def handler(signum: int, _frame: object) -> None:
+        log.warning("received %s: finishing the current frame and shutting down", signal.Signals(signum).name)
+        source.stop()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def run_camera(config: CameraConfig, max_frames: int | None = None, progress_every_s: float = 5.0) -> RunSummary:
+    """Open everything the config names, run the source to its end, close the sinks."""
+    source = open_source(config.source)
+    try:
+        check_lanes(config, source)
+        detector = build_detector(config)
+        plate = build_plate_stage(config)
+        flag_stages = build_flag_stages(config, source.fps, source.size, plate_for=plate[0].plate_for if plate else None)
+        sink = FanoutSink(build_sinks(config))
+        pipeline = GatePipeline(
+            config, detector, sink, fps=source.fps,
+            plates=plate[0] if plate else None, plate_wait_s=plate[1] if plate else 2.0, flag_stages=flag_stages,
+        )
+        try:
+            with stop_on_signals(source):
+                summary = pipeline.run(source, max_frames=max_frames, progress_every_s=progress_every_s,
+                                       annotate=config.output.annotate)
+        finally:
+            sink.close()
+        summary.model = detector.model.describe()
+        return summary
+    finally:
+        source.close()

@@ -1,0 +1,364 @@
+"""Frame sources: video files, image folders, RTSP/HTTP streams and webcams.
+
+Each yields ``Frame`` records that carry the frame's own timestamp: the container's
+presentation time for files, the folder's nominal rate for image folders, and the moment of
+capture for live streams. Unreadable frames are skipped and counted (``stats.corrupt``);
+a dropped stream reconnects with exponential backoff (tenacity).
+
+Example::
+
+    >>> source = open_source(SourceConfig(uri="clip.mp4"))
+    >>> for frame in source:
+    ...     frame.index, frame.ts, frame.image.shape
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_result,
+    stop_after_attempt,
+    stop_never,
+    wait_exponential,
+    wait_random,
+)
+
+from gatewatch.config import SourceConfig
+from gatewatch.errors import SourceError
+
+log = logging.getLogger(__name__)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame and when it was seen.
+
+    Attributes:
+        image: BGR uint8 ``(H, W, 3)``.
+        index: position in the source (skipped corrupt frames keep their index).
+        ts: seconds since the start of the stream (from the stream's timestamps).
+        time: wall-clock time of the frame (UTC).
+    """
+
+    image: np.ndarray
+    index: int
+    ts: float
+    time: datetime
+
+
+@dataclass
+class SourceStats:
+    """What a source has delivered so far."""
+
+    frames: int = 0
+    corrupt: int = 0
+    reconnects: int = 0
+    corrupt_indices: list[int] = field(default_factory=list)
+
+    def mark_corrupt(self, index: int) -> None:
+        self.corrupt += 1
+        if len(self.corrupt_indices) < 1000:
+            self.corrupt_indices.append(index)
+
+
+def _valid(image: np.ndarray | None) -> bool:
+    return image is not None and image.ndim == 3 and image.shape[0] > 0 and image.shape[1] > 0 and image.shape[2] == 3
+
+
+def _start_time(config: SourceConfig) -> datetime:
+    """Wall-clock time of a file's first frame: the configured one (UTC if naive) or now."""
+    start = config.start_time or datetime.now(timezone.utc)
+    return start if start.tzinfo else start.replace(tzinfo=timezone.utc)
+
+
+class FrameSource:
+    """Base class: iterate to get frames; ``fps`` and ``size`` are known after opening."""
+
+    fps: float = 0.0
+    size: tuple[int, int] = (0, 0)  # (width, height)
+    total_frames: int | None = None
+    live: bool = False
+
+    def __init__(self) -> None:
+        self.stats = SourceStats()
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        """Ask the source to end after the current frame (thread-safe)."""
+        self._stop.set()
+
+    def __iter__(self) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class VideoFileSource(FrameSource):
+    """A video file; frame times from the container's timestamps."""
+
+    def __init__(self, config: SourceConfig) -> None:
+        super().__init__()
+        self.path = Path(config.uri)
+        if not self.path.is_file():
+            raise SourceError(f"video not found: {self.path}")
+        self.config = config
+        self.cap = cv2.VideoCapture(str(self.path))
+        ok, first = self.cap.read() if self.cap.isOpened() else (False, None)
+        if not ok or not _valid(first):
+            self.cap.release()
+            raise SourceError(f"cannot read video: {self.path} (not a video, or an unsupported codec)")
+        self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        self.fps = float(self.cap.get(cv2.CAP_PROP_FPS)) or 25.0
+        self.size = (first.shape[1], first.shape[0])
+        count = int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.total_frames = count if count > 0 else None
+        self.start_time = _start_time(config)
+
+    def __iter__(self) -> Iterator[Frame]:
+        index = 0
+        misses = 0
+        last_ts = -1.0
+        first_pts: float | None = None  # containers may start at a non-zero presentation time
+        started = time.monotonic()
+        while not self._stop.is_set():
+            ok = self.cap.grab()
+            if not ok:
+                # A failed grab before the known end is a damaged frame: skip it and go on.
+                if self.total_frames is not None and index < self.total_frames and misses < self.config.max_corrupt_in_row:
+                    self.stats.mark_corrupt(index)
+                    misses += 1
+                    index += 1
+                    continue
+                break
+            ok, image = self.cap.retrieve()
+            pts = self.cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            if first_pts is None:
+                first_pts = pts - index / self.fps
+            ts = pts - first_pts
+            if ts <= last_ts or ts < 0:  # no usable timestamps: fall back to the nominal rate
+                ts = index / self.fps
+            if not ok or not _valid(image) or image.shape[:2] != (self.size[1], self.size[0]):
+                self.stats.mark_corrupt(index)
+                misses += 1
+                index += 1
+                if misses >= self.config.max_corrupt_in_row:
+                    break
+                continue
+            misses = 0
+            last_ts = ts
+            if self.config.realtime:
+                delay = ts - (time.monotonic() - started)
+                if delay > 0:
+                    time.sleep(delay)
+            self.stats.frames += 1
+            yield Frame(image, index, ts, self.start_time + timedelta(seconds=ts))
+            index += 1
+
+    def close(self) -> None:
+        self.cap.release()
+
+
+class ImageFolderSource(FrameSource):
+    """Images in a folder, in name order, at a nominal rate; unreadable images are skipped."""
+
+    def __init__(self, config: SourceConfig) -> None:
+        super().__init__()
+        self.path = Path(config.uri)
+        if not self.path.is_dir():
+            raise SourceError(f"image folder not found: {self.path}")
+        self.files = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self.files:
+            raise SourceError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {self.path}")
+        self.fps = config.folder_fps
+        self.total_frames = len(self.files)
+        self.start_time = _start_time(config)
+        for file in self.files:
+            image = cv2.imread(str(file))
+            if _valid(image):
+                self.size = (image.shape[1], image.shape[0])
+                break
+        else:
+            raise SourceError(f"none of the {len(self.files)} images in {self.path} can be read")
+
+    def __iter__(self) -> Iterator[Frame]:
+        for index, file in enumerate(self.files):
+            if self._stop.is_set():
+                break
+            image = cv2.imread(str(file))
+            if not _valid(image) or image.shape[:2] != (self.size[1], self.size[0]):
+                log.warning("skipping unreadable image %s", file.name)
+                self.stats.mark_corrupt(index)
+                continue
+            ts = index / self.fps
+            self.stats.frames += 1
+            yield Frame(image, index, ts, self.start_time + timedelta(seconds=ts))
+
+
+class StreamSource(FrameSource):
+    """RTSP/HTTP stream or webcam; frame times are capture times; reconnects with backoff."""
+
+    live = True
+
+    def __init__(self, config: SourceConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.target: str | int = int(config.uri) if config.uri.isdigit() else config.uri
+        self.cap = self._open_once()
+        if self.cap is None:
+            raise SourceError(f"cannot open stream: {config.uri}")
+        self.fps = float(self.cap.get(cv2.CAP_PROP_FPS)) or 25.0
+        self.size = (int(self.cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self.cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+
+    def _open_once(self) -> cv2.VideoCapture | None:
+        cap = cv2.VideoCapture(self.target, cv2.CAP_FFMPEG) if isinstance(self.target, str) else cv2.VideoCapture(self.target)
+        if cap.isOpened():
+            return cap
+        cap.release()
+        return None
+
+    def _reconnect(self) -> cv2.VideoCapture | None:
+        rc = self.config.reconnect
+        retrying = Retrying(
+            wait=wait_exponential(multiplier=rc.initial_s, max=rc.max_s) + wait_random(0, rc.initial_s),
+            stop=stop_after_attempt(rc.max_attempts) if rc.max_attempts else stop_never,
+            retry=retry_if_result(lambda cap: cap is None and not self._stop.is_set()),
+            before_sleep=lambda state: log.warning(
+                "stream %s down, reconnect attempt %d failed", self.config.uri, state.attempt_number
+            ),
+        )
+        try:
+            return retrying(self._open_once)
+        except RetryError:
+            return None
+
+    def __iter__(self) -> Iterator[Frame]:
+        index = 0
+        t0_mono = time.monotonic()
+        t0_wall = datetime.now(timezone.utc)
+        misses = 0
+        while not self._stop.is_set():
+            ok, image = self.cap.read()
+            if ok and _valid(image):
+                misses = 0
+                ts = time.monotonic() - t0_mono
+                self.stats.frames += 1
+                yield Frame(image, index, ts, t0_wall + timedelta(seconds=ts))
+                index += 1
+                continue
+            misses += 1
+            if ok:  # decoded but damaged
+                self.stats.mark_corrupt(index)
+                index += 1
+                continue
+            if misses < 5:
+                continue
+            log.warning("stream %s dropped after %d frames; reconnecting", self.config.uri, index)
+            self.cap.release()
+            cap = self._reconnect()
+            if cap is None:
+                if not self._stop.is_set():
+                    raise SourceError(f"stream {self.config.uri} could not be reopened")
+                break
+            self.cap = cap
+            self.stats.reconnects += 1
+            misses = 0
+
+    def close(self) -> None:
+        self.cap.release()
+
+
+def open_source(config: SourceConfig) -> FrameSource:
+    """Open the source a config names; raises ``SourceError`` with a one-line reason."""
+    kind = config.kind
+    if kind == "auto":
+        uri = config.uri
+        if uri.isdigit():
+            kind = "webcam"
+        elif "://" in uri:
+            kind = "stream"
+        elif Path(uri).is_dir():
+            kind = "folder"
+        else:
+            kind = "file"
+    if kind == "file":
+        return VideoFileSource(config)
+    if kind == "folder":
+        return ImageFolderSource(config)
+    return StreamSource(config)
+
+
+class Prefetcher:
+    """Reads frames on a background thread so decoding overlaps inference.
+
+    For files the queue blocks (no frame is lost); for live streams the oldest queued frame
+    is dropped when the pipeline falls behind (``dropped`` counts them), so the edge box
+    stays current.
+    """
+
+    _END = object()
+
+    def __init__(self, source: FrameSource, depth: int = 4) -> None:
+        self.source = source
+        self.queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self.dropped = 0
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="frame-reader", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            for frame in self.source:
+                if self.source.live:
+                    while True:
+                        try:
+                            self.queue.put_nowait(frame)
+                            break
+                        except queue.Full:
+                            try:
+                                self.queue.get_nowait()
+                                self.dropped += 1
+                            except queue.Empty:
+                                pass
+                else:
+                    while not self.source._stop.is_set():
+                        try:
+                            self.queue.put(frame, timeout=0.2)
+                            break
+                        except queue.Full:
+                            continue
+        except BaseException as exc:  # handed to the consumer thread
+            self.error = exc
+        finally:
+            while True:
+                try:
+                    self.queue.put(self._END, timeout=0.2)
+                    break
+                except queue.Full:
+                    if self.source._stop.is_set():
+                        with contextlib.suppress(queue.Empty):
+                            self.queue.get_nowait()
+
+    def __iter__(self) -> Iterator[Frame]:
+        self._thread.start()
+        while True:
+            item = self.queue.get()
+            if item is self._END:
+                break
+            yield item  # type: ignore[misc]
+        self._thread.join(timeout=5)
+        if self.error is not None:
+            raise self.error
