@@ -177,11 +177,10 @@ def test_sigterm_finishes_cleanly(tmp_path):
 def test_empty_plates_section_enables_plate_reading():
     """``plates: {}`` means "on, with defaults", not "off"."""
     from gatewatch.config import parse_config
-    from gatewatch.vision.runner import build_plate_stage
-
     from gatewatch.errors import ModelError
     from gatewatch.vision.plates.detector import plate_model_path
     from gatewatch.vision.plates.lprnet import lprnet_model_path
+    from gatewatch.vision.runner import build_plate_stage
 
     asset("weights/plate_detector/fastanpr_yolov8n_license_plate.pt")
     try:  # a fresh cache holds neither ONNX yet: build them once, as `gatewatch models export` would
