@@ -8,6 +8,8 @@ drifts is caught when it is built rather than at the gate.
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -83,18 +85,25 @@ def export_checkpoint(
         raise ModelError("exporting needs the 'export' extra: pip install 'gatewatch[export]'") from exc
 
     start = time.perf_counter()
-    try:
-        yolo = YOLO(str(checkpoint))
-    except Exception as exc:
-        raise ModelError(f"{checkpoint}: not a loadable Ultralytics checkpoint ({exc})") from exc
     kwargs: dict[str, object] = {"format": "onnx", "imgsz": imgsz, "simplify": simplify, "dynamic": False}
     if opset:
         kwargs["opset"] = opset
-    exported = Path(yolo.export(**kwargs))
-    target = Path(out) if out else exported
-    if target != exported:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        exported.replace(target)
+    with tempfile.TemporaryDirectory(prefix="gatewatch-export-") as tmp:
+        # Ultralytics writes the .onnx beside the checkpoint: with ``out`` given, export from a
+        # private copy so a (possibly read-only, shared) model folder is never written to.
+        source = checkpoint
+        if out is not None:
+            source = Path(tmp) / checkpoint.name
+            shutil.copy2(checkpoint, source)
+        try:
+            yolo = YOLO(str(source))
+        except Exception as exc:
+            raise ModelError(f"{checkpoint}: not a loadable Ultralytics checkpoint ({exc})") from exc
+        exported = Path(yolo.export(**kwargs))
+        target = Path(out) if out else exported
+        if target != exported:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(exported), str(target))
 
     from gatewatch.models.onnx import OnnxModel
 

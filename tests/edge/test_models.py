@@ -67,8 +67,10 @@ def test_export_plate_detector_with_parity(tmp_path):
     from gatewatch.models.export import export_checkpoint
 
     checkpoint = asset("weights/plate_detector/fastanpr_yolov8n_license_plate.pt")
+    beside = sorted(checkpoint.parent.iterdir())
     result = export_checkpoint(checkpoint, out=tmp_path / "plate.onnx")
     assert result.ok and result.max_abs_diff < 1e-3
+    assert sorted(checkpoint.parent.iterdir()) == beside  # the (shared, read-only) model folder is untouched
     model = OnnxModel(result.onnx_path)
     assert list(model.names.values()) == ["License_Plate"] and model.imgsz == (640, 640)
 

@@ -16,6 +16,8 @@ from gatewatch.vision.plates.formats import is_valid, normalise
         (["30E", "270.10"], "30E27010", "VN", "30E 270.10"),
         (["51LD-123.45"], "51LD12345", "VN", "51LD-123.45"),
         (["29-MD1", "052.00"], "29MD105200", "VN", "29-MD1 052.00"),
+        (["51R-123.45"], "51R12345", "VN", "51R-123.45"),           # R: trailer / semi-trailer
+        (["51-R4", "2488"], "51R42488", "VN", "51-R4 2488"),
         (["桂A·12345"], "桂A12345", "CN", "桂A·12345"),
         (["粤B·D12345"], "粤BD12345", "CN", "粤B·D12345"),
         (["桂A·1234挂"], "桂A1234挂", "CN", "桂A·1234挂"),
@@ -62,6 +64,7 @@ def test_confusable(lines: list[str], text: str, subs: int) -> None:
         ["SIF-I23.4S"],            # too many swaps (5)
         ["桂A·123"],               # too short
         ["LLLL"],
+        ["51W-123.45"],            # W is no Vietnamese series letter
     ],
 )
 def test_invalid(lines: list[str]) -> None:

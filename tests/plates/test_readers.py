@@ -138,3 +138,43 @@ def test_bad_config_fails(bad: dict) -> None:
 def test_build_reader_default_is_auto() -> None:
     assert PlatesConfig().reader.type == "auto"
     assert isinstance(build_reader(RapidOcrReaderConfig()), RapidOcrReader)
+
+
+def test_int8_recogniser_matches_fp32_on_real_crops(rapid: RapidOcrReader, plates_dir: Path) -> None:
+    """The default INT8 copy is really quantised and reads the checked crops as fp32 does."""
+    import onnx
+
+    fp32 = RapidOcrReader(RapidOcrReaderConfig(threads=1, precision="fp32"))
+    assert rapid.recognizer.describe()["precision"] == "int8"
+    assert fp32.recognizer.describe()["precision"] == "fp32"
+    ops = {node.op_type for node in onnx.load(str(rapid.recognizer.path)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    assert rapid.recognizer.path.stat().st_size < fp32.recognizer.path.stat().st_size / 2
+    vn_crops = [(rel, text) for rel, text, _ in CROPS if rel.startswith(VN)]
+    for rel, text in vn_crops:
+        reads = [reader.read(_crop(plates_dir, rel)) for reader in (rapid, fp32)]
+        assert [normalise(r.lines).text for r in reads if r] == [text, text], rel
+
+
+def test_int8_without_onnx_falls_back_to_fp32(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No cached INT8 copy and no ``onnx`` to build one: fp32, with a warning that says why."""
+    import sys
+
+    monkeypatch.setenv("GATEWATCH_CACHE_DIR", str(tmp_path))
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx -> ImportError
+    reader = RapidOcrReader(RapidOcrReaderConfig(threads=1, prune_charset=False))
+    assert reader.recognizer.describe()["precision"] == "fp32"
+    assert "needs the 'onnx' package" in caplog.text
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_synthetic_calibration_lines_are_deterministic() -> None:
+    from gatewatch.vision.plates.calibration import synthetic_plate_lines
+
+    first, again, other = synthetic_plate_lines(6, seed=3), synthetic_plate_lines(6, seed=3), synthetic_plate_lines(6, seed=4)
+    assert len(first) == 6
+    assert all(a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3 and a.shape[1] > a.shape[0] for a in first)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(first, other, strict=True))

@@ -37,7 +37,7 @@ TO_LETTER = {"0": "D", "8": "B", "5": "S", "2": "Z", "6": "G", "1": "T"}  # VN/C
 # Chinese plates use neither I nor O.
 CN_NO_IO = {"O": "0", "I": "1"}
 
-_VN_LETTERS = set(LETTERS) - {"I", "J", "O", "Q", "R", "W"}  # letters used in VN series
+_VN_LETTERS = set(LETTERS) - {"I", "J", "O", "Q", "W"}  # VN series letters (R: trailers, 51R-...)
 _CN_LETTERS = set(LETTERS) - {"I", "O"}
 
 

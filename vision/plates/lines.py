@@ -16,6 +16,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+_PROFILE_HEIGHT = 64
+
 
 def is_two_line(crop: np.ndarray, max_aspect: float = 2.2) -> bool:
     """Whether a plate crop ``(H, W, 3)`` is shaped like a two-line plate (``W / H <= max_aspect``)."""
@@ -29,6 +31,10 @@ def line_gap(crop: np.ndarray, band: tuple[float, float] = (0.3, 0.7)) -> int:
     Rows between ``band[0] * H`` and ``band[1] * H`` are searched; the plate border columns
     (10% either side) are ignored.
     """
+    full_h = crop.shape[0]
+    if full_h > 2 * _PROFILE_HEIGHT:  # the gap is found as well on a small copy, several times faster
+        step = full_h // _PROFILE_HEIGHT
+        return min(full_h - 1, line_gap(crop[::step, ::step], band) * step + step // 2)
     gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
     h, w = gray.shape
     binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1] > 0

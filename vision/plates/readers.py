@@ -124,6 +124,76 @@ def _pruned_model(source: Path, keep: list[int]) -> Path | None:
     return target
 
 
+INT8_CALIBRATION = "synthetic-v1:200:0"  # calibration recipe; part of the cached file's name
+
+
+def _int8_model(source: Path, input_name: str) -> Path | None:
+    """A static INT8 (QDQ) copy of a recogniser, calibrated on synthetic plate lines (cached).
+
+    Conv and MatMul are quantised (u8 activations, s8 per-channel weights, MinMax ranges from
+    :func:`~.calibration.synthetic_plate_lines`); about 1.4x faster on one CPU core with the
+    same plate accuracy (``benchmarks/plates.py``). Needs the ``onnx`` package to build (a
+    copy already in the cache folder is used without it); returns ``None`` when it cannot be
+    had. A model that already holds QDQ nodes is returned as it is.
+    """
+    from gatewatch.assets import cache_dir
+
+    key = hashlib.sha1(f"{source.stat().st_size}:{source.name}:{INT8_CALIBRATION}".encode()).hexdigest()[:10]
+    target = cache_dir() / f"{source.stem}_int8_{key}.onnx"
+    if target.is_file():
+        return target
+    try:
+        import onnx
+        from onnx import version_converter
+        from onnxruntime.quantization import (
+            CalibrationDataReader,
+            CalibrationMethod,
+            QuantFormat,
+            QuantType,
+            quantize_static,
+        )
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+    except ImportError:
+        return None
+    from .calibration import synthetic_plate_lines
+
+    model = onnx.load(str(source))
+    if any(node.op_type in {"QuantizeLinear", "DequantizeLinear"} for node in model.graph.node):
+        return source
+    start = time.perf_counter()
+    _, count, seed = INT8_CALIBRATION.split(":")
+    batches = [PpOcrRecognizer.preprocess([line]) for line in synthetic_plate_lines(int(count), int(seed))]
+
+    class _Lines(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._batches = iter(batches)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            batch = next(self._batches, None)
+            return None if batch is None else {input_name: batch}
+
+    work = target.with_suffix(".work")
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=13)
+        if opset < 13:  # per-channel DequantizeLinear needs opset 13
+            model = version_converter.convert_version(model, 13)
+        onnx.save(model, str(work / "op13.onnx"))
+        quant_pre_process(str(work / "op13.onnx"), str(work / "pre.onnx"), skip_symbolic_shape=True)
+        quantize_static(
+            str(work / "pre.onnx"), str(work / "int8.onnx"), _Lines(), quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
+            op_types_to_quantize=["Conv", "MatMul"], calibrate_method=CalibrationMethod.MinMax,
+        )
+        (work / "int8.onnx").replace(target)
+    finally:
+        for leftover in work.iterdir():
+            leftover.unlink()
+        work.rmdir()
+    log.info("wrote INT8 recogniser %s in %.1f s", target, time.perf_counter() - start)
+    return target
+
+
 class PpOcrRecognizer:
     """PP-OCR text-line recogniser (CTC) on ONNX Runtime, restricted to a character set.
 
@@ -134,6 +204,8 @@ class PpOcrRecognizer:
         providers: ``"auto"``, ``"cpu"``, ``"cuda"`` ... as for ``OnnxModel``.
         threads: intra-op threads (1 per model on small CPUs).
         prune: write and load a copy with the output layer cut to ``charset`` (faster).
+        precision: ``"int8"`` runs a static INT8 copy built once into the cache
+            (:func:`_int8_model`; needs ``onnx`` to build, falls back to fp32 with a warning).
     """
 
     def __init__(
@@ -144,6 +216,7 @@ class PpOcrRecognizer:
         threads: int = 1,
         prune: bool = True,
         warmup: bool = True,
+        precision: Literal["fp32", "int8"] = "fp32",
     ) -> None:
         self.source = Path(path) if path else rapidocr_model_dir() / PPOCR_REC_FILE
         if not self.source.is_file():
@@ -163,6 +236,13 @@ class PpOcrRecognizer:
         self.characters = np.array([full[i] for i in keep])
         self.path = (_pruned_model(self.source, keep) if prune else None) or self.source
         self._columns: np.ndarray | None = None if self.path != self.source else np.asarray(keep)
+        self.precision = "fp32"
+        if precision == "int8":
+            int8 = _int8_model(self.path, meta.get_inputs()[0].name)
+            if int8 is None:
+                log.warning("precision int8 needs the 'onnx' package to build the INT8 recogniser; using fp32")
+            else:
+                self.path, self.precision = int8, "int8"
         del meta
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=self.providers)
@@ -210,7 +290,7 @@ class PpOcrRecognizer:
     def describe(self) -> dict[str, Any]:
         """What benchmarks report about this model."""
         return {"path": str(self.path), "providers": self.providers, "classes": len(self.characters),
-                "warmup_ms": self.warmup_ms}
+                "precision": self.precision, "warmup_ms": self.warmup_ms}
 
 
 def _reading(texts: Sequence[tuple[str, np.ndarray]], min_confidence: float) -> PlateReading | None:
@@ -248,6 +328,11 @@ class RapidOcrReaderConfig(_ReaderConfigBase):
     model_path: Path | None = Field(None, description="Recogniser .onnx; default: PP-OCRv6 small inside rapidocr.")
     providers: str = Field("cpu", description="ONNX Runtime providers: auto, cpu, cuda, openvino, tensorrt.")
     prune_charset: bool = Field(True, description="Cut the output layer to plate characters (needs onnx; faster).")
+    precision: Literal["fp32", "int8"] = Field(
+        "int8",
+        description="int8: a static INT8 copy of the recogniser, built once into the cache from synthetic "
+        "calibration lines (needs onnx to build; fp32 with a warning without it). About 1.4x faster, same accuracy.",
+    )
 
 
 class EasyOcrReaderConfig(_ReaderConfigBase):
@@ -296,7 +381,7 @@ class RapidOcrReader:
         self.config = config or RapidOcrReaderConfig()
         self.recognizer = PpOcrRecognizer(
             self.config.model_path, providers=self.config.providers, threads=self.config.threads,
-            prune=self.config.prune_charset,
+            prune=self.config.prune_charset, precision=self.config.precision,
         )
 
     def read(self, crop: np.ndarray) -> PlateReading | None:
