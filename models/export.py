@@ -127,8 +127,8 @@ def export_checkpoint(
     return res
 
 
-class _FrameReader:
-    """onnxruntime ``CalibrationDataReader`` over letterboxed frames."""
+class CalibrationBatches:
+    """onnxruntime ``CalibrationDataReader`` over prepared input batches (frames, text lines)."""
 
     def __init__(self, input_name: str, batches: Iterable[np.ndarray]) -> None:
         self.input_name = input_name
@@ -211,7 +211,7 @@ def quantize_static_int8(
     quantize_static(
         str(pre),
         str(out),
-        _FrameReader(fp32.input_name, frames),
+        CalibrationBatches(fp32.input_name, frames),
         quant_format=QuantFormat.QDQ,
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
