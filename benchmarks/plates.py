@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
 import sys
 import time
@@ -168,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no plates assets found (set GATEWATCH_ASSET_DIR)", file=sys.stderr)
         return 2
     sets = load_sets(root / "plates", args.limit, args.seed)
+    load_start = os.getloadavg()[0]
     detector = PlateDetector(OnnxModel(plate_model_path(export_if_missing=True), providers="cpu", threads=1))
     header = ("| set | reader | n | exact % | exact % (no format step) | char acc % | plates/s | ms/plate "
               "| plate det ms | det recall % (IoU≥0.5) | note |")
@@ -188,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join([
         "# Plate reading benchmark", "",
         f"Made {date.today().isoformat()} with `{command.strip()}` ({sample}), one CPU thread per model, "
-        "on a 2-core CPU shared with other jobs (timings are noisy).", "",
+        f"on a {os.cpu_count()}-core CPU; 1-minute load average {load_start:.2f} at the start, "
+        f"{os.getloadavg()[0]:.2f} at the end (the benchmark itself keeps one core busy; more means other jobs shared the CPU and slowed the timings).", "",
         *lines, "",
         "Exact match: reader output fitted to a VN/CN format vs the label's alphanumeric text (rejected = miss); "
         "ms/plate includes line splitting and format fitting, not image decoding. "
@@ -200,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
         "(its `data/test`), so they may overlap what LPRNet was tuned or evaluated on, and the fusion rule of "
         "`auto` was chosen by measuring on this same set (no held-out CN set here): expect less on other "
         "Chinese cameras, and on yellow or two-line plates, which LPRNet was not trained on.", "",
+        "Every reader but `lprnet` reads the crop with `frame_inset: 0.04` (default): 4 % is cut off each side, "
+        "where the plate frame and screws are (read as a stray `1` or `7` otherwise). The 4 % was chosen on the "
+        "Vietnamese sets (0, 2, 4, 6 % tried); the openalpr sets took no part in choosing it. "
+        "`benchmarks/label_audit.py` estimates how many Vietnamese misses are label errors.", "",
         "`auto` and `rapidocr` run the INT8 recogniser (default `precision: int8`, calibrated on synthetic plate lines, not on these sets); `auto-fp32` and `rapidocr-fp32` are the same readers in fp32, measured in the same run.", "",
     ])
     if args.out:

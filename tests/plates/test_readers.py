@@ -21,7 +21,7 @@ from gatewatch.vision.plates import (
     build_reader,
     normalise,
 )
-from gatewatch.vision.plates.lines import split_lines
+from gatewatch.vision.plates.lines import inset, split_lines
 from gatewatch.vision.plates.readers import READERS
 
 VN = "vn_plate_crops_label_plate_number/images"
@@ -33,6 +33,8 @@ CROPS = [
     (f"{VN}/3CarLongPlate226.jpg", "51F06532", 1),  # one-line car 51F-065.32
     (f"{VN}/11CarLongPlate587.jpg", "51F44614", 1),  # one-line car 51F-446.14
     (f"{VN}/ndata103.jpg", "30E27010", 2),          # two-line square 30E 270.10
+    (f"{VN}/12xemay1442.jpg", "55P10009", 2),       # 55-P1 0009: frame at the left edge (read as 1 uninset)
+    (f"{VN}/13xemay920.jpg", "52F73840", 2),        # 52-F7 3840: same
     (f"{VN}/ndata1.jpg", "30E99037", 1),            # 30E-990.37
     (f"{CN}/京PL3N67.jpg", "京PL3N67", 1),
     (f"{CN}/川X90621.jpg", "川X90621", 1),
@@ -71,6 +73,27 @@ def test_two_line_order(plates_dir: Path) -> None:
     top, bottom = split_lines(crop)
     assert top.shape[0] + bottom.shape[0] >= crop.shape[0]
     assert top.shape[1] == bottom.shape[1] == crop.shape[1]
+
+
+@pytest.mark.parametrize(
+    ("shape", "fraction", "expected"),
+    [
+        ((100, 200, 3), 0.0, (100, 200)),
+        ((100, 200, 3), 0.04, (92, 184)),
+        ((24, 94, 3), 0.04, (24, 88)),      # CN crop: 3 px off each side, no row lost
+        ((10, 20, 3), 0.2, (10, 20)),       # would leave less than 8 px: unchanged
+    ],
+)
+def test_inset(shape: tuple[int, int, int], fraction: float, expected: tuple[int, int]) -> None:
+    assert inset(np.zeros(shape, np.uint8), fraction).shape[:2] == expected
+
+
+def test_frame_inset_drops_the_plate_frame(plates_dir: Path) -> None:
+    crop = _crop(plates_dir, f"{VN}/12xemay1442.jpg")
+    uninset = RapidOcrReader(RapidOcrReaderConfig(threads=1, frame_inset=0.0)).read(crop)
+    assert uninset is not None and uninset.lines[1] == "10009"  # the frame's left edge read as a 1
+    reading = RapidOcrReader(RapidOcrReaderConfig(threads=1)).read(crop)
+    assert reading is not None and reading.lines == ("55-P1", "0009")
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,19 @@ def line_gap(crop: np.ndarray, band: tuple[float, float] = (0.3, 0.7)) -> int:
     return lo + int(np.argmin(smooth[lo:hi]))
 
 
+def inset(crop: np.ndarray, fraction: float) -> np.ndarray:
+    """``crop`` with ``fraction`` of its width and height cut off each side (0: unchanged).
+
+    Plate crops hold the plate's frame and its screws at the edges, which a recogniser reads as
+    a leading ``1`` or a trailing ``7`` / ``3``; a small inset drops them.
+    """
+    h, w = crop.shape[:2]
+    dx, dy = int(w * fraction), int(h * fraction)
+    if fraction <= 0 or w - 2 * dx < 8 or h - 2 * dy < 8:
+        return crop
+    return crop[dy : h - dy, dx : w - dx]
+
+
 def split_lines(crop: np.ndarray, max_aspect: float = 2.2) -> list[np.ndarray]:
     """Line crops of a plate, top to bottom: one for wide plates, two for near-square ones."""
     if crop.size == 0 or not is_two_line(crop, max_aspect) or crop.shape[0] < 8:

