@@ -86,6 +86,8 @@ class RunSummary:
     counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (lane, direction, class)
     flags: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, phase)
     model: dict[str, Any] = field(default_factory=dict)
+    crossings_with_plate: int = 0
+    plates: dict[str, int] = field(default_factory=dict)  # the plate stage's stats(), when it has them
 
     @property
     def fps(self) -> float:
@@ -123,6 +125,9 @@ class RunSummary:
                 out.append("  ".join("-" * w for w in widths))
         if self.flags:
             out.append("flags: " + ", ".join(f"{k} {p}: {n}" for (k, p), n in sorted(self.flags.items())))
+        if self.plates:
+            out.append(f"plates: {self.crossings_with_plate} of {self.crossings} crossings with a plate; "
+                       + ", ".join(f"{k} {n}" for k, n in self.plates.items()))
         out.append(
             f"frames {self.frames} (corrupt skipped {self.corrupt_frames}, dropped {self.dropped_frames}) in "
             f"{self.seconds:.1f} s: {self.fps:.1f} FPS, latency p50 {self.latency(50):.1f} ms, p95 {self.latency(95):.1f} ms"
@@ -285,11 +290,15 @@ class GatePipeline:
         summary.seconds = time.perf_counter() - start
         summary.corrupt_frames = source.stats.corrupt
         summary.dropped_frames = reader.dropped
+        stats = getattr(self.plates, "stats", None)
+        if callable(stats):
+            summary.plates = dict(stats())
         return summary
 
     def _tally(self, summary: RunSummary, crossings: list[CrossingEvent], flags: list[FlagEvent]) -> None:
         for event in crossings:
             summary.counts[(event.lane, str(event.direction), event.vehicle_class)] += 1
+            summary.crossings_with_plate += event.plate is not None
         for flag in flags:
             summary.flags[(str(flag.flag_kind), str(flag.phase))] += 1
 

@@ -90,6 +90,9 @@ def test_stage_reads_few_frames_and_votes(stage: PlateStage, plates_dir: Path) -
     assert (plate.text, plate.country) == ("51F44614", "VN")
     assert 2 <= plate.reads <= 3            # settled after a few reads, not one per frame
     assert stage.reads_total <= 3
+    stats = stage.stats()
+    assert stats["read"] == stage.reads_total and stats["fitting no format"] <= stats["read"]
+    assert stats["vehicle crops searched"] >= stats["plates found"] >= stats["read"] + stats["too small"]
     assert stage.crop_for(7) is not None
     stage.forget([7])
     assert stage.plate_for(7) is None and stage.tracks == 0

@@ -136,6 +136,8 @@ class PlateStage:
         self.reads_total = 0
         self.detections_total = 0
         self.rejected_total = 0
+        self.plates_found_total = 0
+        self.too_small_total = 0
         if not self.config.enabled:
             self.detector, self.reader = detector, reader
             return
@@ -195,8 +197,10 @@ class PlateStage:
         box = self.detector.best(vehicle)  # type: ignore[union-attr]
         if box is None:
             return
+        self.plates_found_total += 1
         w, h = box.xyxy[2] - box.xyxy[0], box.xyxy[3] - box.xyxy[1]
         if w < cfg.min_plate_width_px or h < cfg.min_plate_height_px:
+            self.too_small_total += 1
             return
         plate = crop_box(vehicle, box.xyxy, cfg.plate_margin)
         quality = plate_quality(plate, box.confidence, cfg.min_plate_width_px)
@@ -241,6 +245,13 @@ class PlateStage:
         """Drop the state of tracks that ended (call after their events were emitted)."""
         for track_id in track_ids:
             self._tracks.pop(int(track_id), None)
+
+    def stats(self) -> dict[str, int]:
+        """Work done so far: vehicle crops searched, plates found, too small to read, reads, rejected reads."""
+        return {
+            "vehicle crops searched": self.detections_total, "plates found": self.plates_found_total,
+            "too small": self.too_small_total, "read": self.reads_total, "fitting no format": self.rejected_total,
+        }
 
     @property
     def tracks(self) -> int:
