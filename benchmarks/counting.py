@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -36,7 +37,31 @@ CONFIGS = {
 }
 
 
+NOTES = """Notes:
+- Same model file (`yolov8n_fp32_from_int8.onnx`) for `gatewatch-fp32` and Ultralytics; `gatewatch-int8`
+  is its static INT8 build (`gatewatch models quantize`, calibrated on three other shared videos).
+- Threads differ by design: gatewatch runs inference on 1 onnxruntime thread and decodes on another,
+  leaving the second core to decoding, plates and delivery; Ultralytics lets onnxruntime use both cores
+  and decodes in the main loop. For lanes after the first, the Ultralytics harness reuses the first
+  counter's tracks, so the model runs once per frame in both paths.
+- The top-down clip shows the COCO model's limit: it labels top-down cars "cell phone"/"suitcase",
+  so both paths miss most of them.
+"""
+
+
 def peak_rss_mb() -> float:
+    """This process's peak resident set size in MB.
+
+    ``VmHWM`` of ``/proc/self/status`` where there is one: ``ru_maxrss`` is not enough on Linux,
+    where a child started by fork + exec inherits its parent's peak (a parent that just built the
+    INT8 model would set every child's figure to ~1 GB).
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -145,6 +170,7 @@ def main() -> int:
         from gatewatch.models.registry import resolve_model
 
         resolve_model("yolov8n-int8")
+    load_start = os.getloadavg()[0]
     rows = []
     for sample in args.samples:
         expected = truth(sample)
@@ -174,9 +200,11 @@ def main() -> int:
     text = (
         f"## Counting: gatewatch vs Ultralytics ObjectCounter\n\n"
         f"Command: `python benchmarks/counting.py {' '.join(sys.argv[1:])}`".rstrip() + f"\n"
-        f"Date: {date.today()}; machine: {platform.machine()}, {__import__('os').cpu_count()} cores, CPU only.\n"
+        f"Date: {date.today()}; machine: {platform.machine()}, {os.cpu_count()} cores, CPU only; 1-minute load "
+        f"average {load_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end (a run keeps 1-2 cores busy "
+        f"itself; more means other jobs shared the CPU).\n"
         f"FPS: whole video, decode included, model load excluded. Latency: per frame, from a decoded frame to its "
-        f"counts. Peak RSS: whole process.\n\n" + "\n".join(table) + "\n\n" + legend + "\n"
+        f"counts. Peak RSS: whole process (VmHWM).\n\n" + "\n".join(table) + "\n\n" + legend + "\n\n" + NOTES
     )
     print(text)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,8 @@
 
 The outbox sender (``gatewatch.sinks.outbox``) is its only user. Each call either returns the
 API's acknowledgement or raises one of the ``DeliveryError`` subclasses below, which tell the
-sender what to do: retry later (``TransientError``, ``AuthError``, ``ApiConfigError``), set one
+sender what to do: retry later (``TransientError``, ``AuthError``, ``ApiConfigError``; no sooner
+than a ``Retry-After`` the server sent with a 429/503), set one
 event aside (``BatchRejected``), split the batch (``BatchTooLarge``) or set one image aside
 (``EvidenceRejected``).
 
@@ -18,6 +19,8 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -31,10 +34,35 @@ EVIDENCE_ROLES = ("crop", "snapshot", "plate")
 class DeliveryError(Exception):
     """Base class of every failed delivery; ``str(err)`` is a one-line reason."""
 
-    def __init__(self, reason: str, status: int | None = None) -> None:
+    def __init__(self, reason: str, status: int | None = None, retry_after_s: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
+        self.retry_after_s = retry_after_s  # the server's Retry-After, when it sent one
+
+
+RETRY_AFTER_MAX_S = 3600.0
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delay-seconds or an HTTP date), or ``None``.
+
+    Negative, unparseable or missing values give ``None``; long waits are capped at
+    ``RETRY_AFTER_MAX_S`` (an hour) so a misconfigured proxy cannot park the sender for days.
+    """
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), RETRY_AFTER_MAX_S)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    return min(max(seconds, 0.0), RETRY_AFTER_MAX_S)
 
 
 class TransientError(DeliveryError):
@@ -123,7 +151,7 @@ class ApiClient:
         if code in (401, 403):
             raise AuthError(f"API refused the key ({_short(response)})", code)
         if code >= 500 or code in (408, 429):
-            raise TransientError(_short(response), code)
+            raise TransientError(_short(response), code, parse_retry_after(response.headers.get("Retry-After")))
 
     def post_events(self, bodies: list[str]) -> BatchAck:
         """Send events (each one JSON object as text, in order); return the API's counts."""

@@ -10,7 +10,8 @@ interrupted upload resumes where it stopped.
 
 Failures:
 
-* connection errors, timeouts, 5xx, 429: retried with exponential backoff and jitter (tenacity);
+* connection errors, timeouts, 5xx, 429: retried with exponential backoff and jitter (tenacity),
+  waiting at least the ``Retry-After`` the server sent (seconds or an HTTP date, capped at an hour);
 * 401/403: logged as errors and retried with the same backoff; nothing is dropped;
 * 422 for a batch: the event the API names (or, failing that, the one found by halving the
   batch) is moved to the ``rejected`` table with the reason; the rest goes on at once;
@@ -834,9 +835,18 @@ class OutboxSink:
                     self.outbox.purge_expired()
 
     def _with_retry(self, fn: Callable[[], T]) -> T:
+        backoff = wait_exponential(multiplier=self.retry.initial_s, max=self.retry.max_s) + wait_random(
+            0, self.retry.jitter_s
+        )
+
+        def wait(state: RetryCallState) -> float:
+            """The backoff, or longer when the server said so (``Retry-After`` on a 429/503)."""
+            exc = state.outcome.exception() if state.outcome else None
+            asked = getattr(exc, "retry_after_s", None)
+            return max(backoff(state), asked) if asked is not None else backoff(state)
+
         retrying = Retrying(
-            wait=wait_exponential(multiplier=self.retry.initial_s, max=self.retry.max_s)
-            + wait_random(0, self.retry.jitter_s),
+            wait=wait,
             retry=retry_if_not_exception_type(_Stopped),
             sleep=self._sleep,
             before_sleep=self._on_failure,
