@@ -90,6 +90,17 @@ def rapidocr_model_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 
+def _cache_file(source: Path, tag: str, recipe: str) -> Path:
+    """Where a model derived from ``source`` by ``recipe`` is cached: ``<cache>/<stem>_<tag>_<hash>.onnx``.
+
+    The hash covers the source's name and size and the recipe, so a new source or recipe builds a new file.
+    """
+    from gatewatch.assets import cache_dir
+
+    key = hashlib.sha1(f"{source.stat().st_size}:{source.name}:{recipe}".encode()).hexdigest()[:10]
+    return cache_dir() / f"{source.stem}_{tag}_{key}.onnx"
+
+
 def _pruned_model(source: Path, keep: list[int]) -> Path | None:
     """A copy of the recogniser whose output layer keeps only the ``keep`` classes (cached).
 
@@ -100,10 +111,7 @@ def _pruned_model(source: Path, keep: list[int]) -> Path | None:
         from onnx import numpy_helper
     except ImportError:
         return None
-    from gatewatch.assets import cache_dir
-
-    key = hashlib.sha1(f"v2:{source.stat().st_size}:{source.name}:{keep}".encode()).hexdigest()[:10]
-    target = cache_dir() / f"{source.stem}_plates_{key}.onnx"
+    target = _cache_file(source, "plates", f"prune-v2:{keep}")
     if target.is_file():
         return target
     model = onnx.load(str(source))
@@ -137,10 +145,7 @@ def _int8_model(source: Path, input_name: str) -> Path | None:
     copy already in the cache folder is used without it); returns ``None`` when it cannot be
     had. A model that already holds QDQ nodes is returned as it is.
     """
-    from gatewatch.assets import cache_dir
-
-    key = hashlib.sha1(f"{source.stat().st_size}:{source.name}:{INT8_CALIBRATION}".encode()).hexdigest()[:10]
-    target = cache_dir() / f"{source.stem}_int8_{key}.onnx"
+    target = _cache_file(source, "int8", INT8_CALIBRATION)
     if target.is_file():
         return target
     try:
