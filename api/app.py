@@ -19,8 +19,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 
 from gatewatch import __version__
+from gatewatch.api.auth import stored_secret
 from gatewatch.api.db import make_engine, make_sessionmaker, upgrade
 from gatewatch.api.evidence import EvidenceStore
 from gatewatch.api.metrics import ApiMetrics
@@ -94,11 +96,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = sessions
     app.state.evidence = EvidenceStore(settings.evidence_dir)
     app.state.metrics = metrics
-    if settings.jwt_secret is None:
-        log.warning("GATEWATCH_JWT_SECRET is not set: tokens are signed with a random per-process secret")
-        app.state.jwt_secret = secrets.token_urlsafe(32)
-    else:
+    if settings.jwt_secret is not None:
         app.state.jwt_secret = settings.jwt_secret.get_secret_value()
+    else:
+        try:
+            with sessions() as session:
+                app.state.jwt_secret = stored_secret(session, "jwt")
+            log.info("GATEWATCH_JWT_SECRET is not set: tokens are signed with the key kept in the database")
+        except SQLAlchemyError as exc:  # e.g. migrations not run (migrate_on_start off, database behind)
+            log.warning("GATEWATCH_JWT_SECRET is not set and the database keeps no key (%s): tokens are signed "
+                        "with a random per-process key (sign-ins end at restart; one worker only)", exc.__class__.__name__)
+            app.state.jwt_secret = secrets.token_urlsafe(32)
     for module in (health, events, holds, crossings, flags, users, ui):
         app.include_router(module.router)
     app.add_middleware(LatencyMiddleware, metrics=metrics)

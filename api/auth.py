@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gatewatch.api.models import ApiKey, User
+from gatewatch.api.models import ApiKey, AppSecret, User
 from gatewatch.api.settings import Settings
 from gatewatch.errors import ConfigError
 
@@ -130,6 +130,24 @@ def lookup_api_key(session: Session, key: str) -> ApiKey | None:
 def key_allows(record: ApiKey, gate: str, camera: str) -> bool:
     """True when the key may act for ``gate`` / ``camera``."""
     return record.gate == gate and record.camera in ("*", camera)
+
+
+def stored_secret(session: Session, name: str) -> str:
+    """The secret ``name`` kept in ``app_secrets``, made (32 random bytes) on first use.
+
+    Every worker and every restart on the same database gets the same value: two workers racing to
+    make it both end up with the one that was inserted first.
+    """
+    record = session.get(AppSecret, name)
+    if record is None:
+        session.add(AppSecret(name=name, value=secrets.token_urlsafe(32)))
+        try:
+            session.commit()
+        except IntegrityError:  # another worker made it first
+            session.rollback()
+        record = session.get(AppSecret, name, populate_existing=True)
+    assert record is not None
+    return record.value
 
 
 def create_token(secret: str, user: User, ttl: timedelta) -> str:

@@ -172,3 +172,13 @@ class Hold(Base):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     removed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class AppSecret(Base):
+    """A secret the app made for itself (the token-signing key when none is configured), shared by workers."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     )
     evidence_dir: Path = Field(Path("evidence"), description="Folder for evidence images, stored by sha256.")
     jwt_secret: SecretStr | None = Field(
-        None, description="HS256 secret for operator tokens; a random one per process when unset."
+        None, description="HS256 secret for operator tokens; when unset, one made once and kept in the database."
     )
     token_ttl_minutes: int = Field(720, ge=1, le=60 * 24 * 30, description="Lifetime of an operator token.")
     max_batch_events: int = Field(500, ge=1, le=100_000, description="Most events one ingest batch may hold.")

@@ -185,3 +185,25 @@ def test_review_page_shell(client: TestClient) -> None:
     assert page.status_code == 200 and "Sign in" in page.text and "cdn" not in page.text.lower()
     assert client.get("/ui/app.js").headers["content-type"].startswith("text/javascript")
     assert client.get("/ui/secrets.txt").status_code == 404
+
+
+def test_unset_jwt_secret_is_kept_in_the_database(client: TestClient, env: Env) -> None:
+    """Without GATEWATCH_JWT_SECRET, every app on one database (workers, restarts) signs with one key."""
+    from gatewatch.api.app import create_app
+
+    settings = env.settings.model_copy(update={"jwt_secret": None})
+    first, second = create_app(settings), create_app(settings)
+    try:
+        assert first.state.jwt_secret == second.state.jwt_secret != env.app.state.jwt_secret
+        assert len(first.state.jwt_secret) >= 32
+        with TestClient(first) as one, TestClient(second) as two:
+            answer = one.post("/api/v1/auth/token", data={"username": "olga", "password": "operator-password"})
+            assert answer.status_code == 200
+            token = answer.json()["access_token"]
+            me = two.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
+            assert me.status_code == 200 and me.json()["username"] == "olga"
+            # a token signed with the configured secret means nothing to these apps
+            assert two.get("/api/v1/users/me", headers=env.bearer()).status_code == 401
+    finally:
+        first.state.engine.dispose()
+        second.state.engine.dispose()

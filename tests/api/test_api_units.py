@@ -96,3 +96,25 @@ def test_cli_users_keys_and_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
     assert main(["keys", "revoke", "99", "--database-url", url]) == 2
     assert main(["keys"]) == 2
     assert main(["serve", "--database-url", "mysql://nope"]) == 2
+
+
+def test_stored_secret_race_keeps_the_first(env: Env) -> None:
+    """A worker that lost the race to insert the key reads the winner's (real IntegrityError on each backend)."""
+    from gatewatch.api.auth import stored_secret
+    from gatewatch.api.models import AppSecret
+
+    sessions = env.app.state.sessionmaker
+    with sessions() as winner:
+        first = stored_secret(winner, "race-test")
+    with sessions() as loser:
+        real_get = loser.get
+        calls = {"n": 0}
+
+        def stale_get(*args: object, **kwargs: object) -> object:
+            calls["n"] += 1
+            return None if calls["n"] == 1 else real_get(*args, **kwargs)  # it looked before the winner's commit
+
+        loser.get = stale_get  # type: ignore[method-assign]
+        assert stored_secret(loser, "race-test") == first
+    with sessions() as check:
+        assert check.query(AppSecret).filter_by(name="race-test").count() == 1
