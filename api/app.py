@@ -109,5 +109,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.jwt_secret = secrets.token_urlsafe(32)
     for module in (health, events, holds, crossings, flags, users, ui):
         app.include_router(module.router)
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's schema plus the edge event models the hand-parsed ingest body refers to."""
+        if app.openapi_schema is None:
+            schema = default_openapi()
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(events.EVENT_SCHEMAS)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(LatencyMiddleware, metrics=metrics)
     return app

@@ -179,6 +179,32 @@ def test_openapi_docs_list_every_route(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
 
 
+def test_openapi_ingest_body_names_the_event_models(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    body = schema["paths"]["/api/v1/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    items = body["properties"]["events"]["items"]
+    assert items["discriminator"]["propertyName"] == "kind"
+    assert items["discriminator"]["mapping"] == {"crossing": "#/components/schemas/EdgeCrossingEvent",
+                                                 "flag": "#/components/schemas/EdgeFlagEvent"}
+    components = schema["components"]["schemas"]
+    crossing = components["EdgeCrossingEvent"]
+    assert {"gate", "camera", "lane", "direction", "vehicle_class", "frame_time"} <= set(crossing["required"])
+    assert {"event_id", "plate"} <= set(crossing["properties"])
+    refs: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            refs.update(v for k, v in node.items() if k == "$ref")
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(schema)
+    assert refs and all(ref.rsplit("/", 1)[-1] in components for ref in refs)  # nothing dangles
+
+
 def test_review_page_shell(client: TestClient) -> None:
     assert client.get("/", follow_redirects=False).headers["location"] == "/ui/"
     page = client.get("/ui/")
