@@ -56,6 +56,11 @@ class Result:
     query_p50_ms: float
     query_p95_ms: float
     day_total: int
+    plate_p50_ms: float = 0.0
+    plate_p95_ms: float = 0.0
+    fuzzy_p50_ms: float = 0.0
+    fuzzy_p95_ms: float = 0.0
+    fuzzy_matched: float = 0.0
 
     @property
     def events_per_s(self) -> float:
@@ -142,16 +147,34 @@ def ingest(url: str, key: str, events: int, batch: int, threads: int, max_s: flo
     return stored[0], time.perf_counter() - start, latencies
 
 
+VEHICLES = 50_000  # distinct plates in the bulk-loaded year (each vehicle comes back ~8 times)
+
+
+def fleet(n: int = VEHICLES) -> list[str]:
+    """``n`` distinct Vietnamese-format plates (seeded), e.g. ``51C12345``."""
+    rng = random.Random(5)
+    plates: set[str] = set()
+    while len(plates) < n:
+        plates.add(f"{rng.randint(11, 99)}{rng.choice('ABCDEFGHKLMNPSTUVXYZ')}{rng.randint(10000, 99999)}")
+    return sorted(plates)
+
+
 def bulk_load(database_url: str, rows: int) -> float:
-    """Insert ``rows`` crossings of one gate spread over the year before YEAR_END; returns seconds."""
+    """Insert ``rows`` crossings of one gate spread over the year before YEAR_END; returns seconds.
+
+    Every row carries a plate of ``fleet()`` (normalised text and look-alike key, as ingest stores them).
+    """
     from sqlalchemy import insert
 
     from gatewatch.api.db import make_engine
     from gatewatch.api.models import Crossing
+    from gatewatch.api.plates import plate_key
     from gatewatch.api.settings import Settings
 
     engine = make_engine(Settings(database_url=database_url, migrate_on_start=False))
     rng = random.Random(11)
+    plates = fleet()
+    keys = {p: plate_key(p) for p in plates}
     span = 365 * 24 * 3600
     start = time.perf_counter()
     with engine.begin() as conn:
@@ -164,6 +187,8 @@ def bulk_load(database_url: str, rows: int) -> float:
                     "lane": f"lane-{rng.randint(1, 4)}", "direction": rng.choice(("entry", "exit")),
                     "vehicle_class": rng.choice(("truck", "car", "bus")), "frame_time": t,
                     "hour": int(t.timestamp() // 3600), "track_id": 1, "confidence": 0.9,
+                    "plate": (plate := rng.choice(plates)), "plate_key": keys[plate], "plate_raw": plate,
+                    "plate_confidence": 0.9, "plate_country": "VN",
                 })
             conn.execute(insert(Crossing), chunk)
     if engine.dialect.name == "postgresql":
@@ -192,6 +217,30 @@ def query_counts(url: str, token: str, repeats: int) -> tuple[list[float], int]:
             if not i % 2:
                 total = r.json()["total"]
     return times, total
+
+
+def query_plates(url: str, token: str, repeats: int, fuzzy: bool) -> tuple[list[float], float]:
+    """Time ``GET /api/v1/vehicles/{plate}`` for plates of the fleet, each read with one look-alike
+    swapped in (``8`` for ``B``, ``0`` for ``D``...) when ``fuzzy``; returns times and mean plates matched."""
+    rng = random.Random(3)
+    plates = rng.sample(fleet(), repeats)
+    swap = {"B": "8", "D": "0", "S": "5", "Z": "2", "G": "6", "8": "B", "0": "D", "5": "S", "2": "Z", "6": "G"}
+    times, matched = [], []
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+        for plate in plates:
+            query = plate
+            if fuzzy:
+                spots = [i for i, c in enumerate(plate) if c in swap]
+                i = rng.choice(spots)
+                query = plate[:i] + swap[plate[i]] + plate[i + 1:]
+            t = time.perf_counter()
+            r = client.get(f"/api/v1/vehicles/{query}", params={"fuzzy": str(fuzzy).lower()})
+            times.append(time.perf_counter() - t)
+            r.raise_for_status()
+            found = r.json()["plates_matched"]
+            assert plate in found, (query, found)
+            matched.append(len(found))
+    return times, statistics.mean(matched)
 
 
 def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> Result | str:
@@ -235,12 +284,17 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> Result
                            data={"username": "bench", "password": "bench-password"}).json()["access_token"]
         query_counts(server.url, token, 2)  # warm caches
         qtimes, total = query_counts(server.url, token, args.query_repeats)
+        query_plates(server.url, token, 2, fuzzy=True)  # warm caches
+        ptimes, _ = query_plates(server.url, token, args.query_repeats, fuzzy=False)
+        ftimes, fmatched = query_plates(server.url, token, args.query_repeats, fuzzy=True)
     finally:
         server.stop()
         if drop:
             drop()
     return Result(backend, stored, seconds, pct(latencies, 0.95) * 1000, statistics.median(latencies) * 1000,
-                  args.rows, load_s, statistics.median(qtimes) * 1000, pct(qtimes, 0.95) * 1000, total)
+                  args.rows, load_s, statistics.median(qtimes) * 1000, pct(qtimes, 0.95) * 1000, total,
+                  statistics.median(ptimes) * 1000, pct(ptimes, 0.95) * 1000,
+                  statistics.median(ftimes) * 1000, pct(ftimes, 0.95) * 1000, fmatched)
 
 
 def table(results: dict[str, Result | str], args: argparse.Namespace) -> str:
@@ -259,6 +313,11 @@ def table(results: dict[str, Result | str], args: argparse.Namespace) -> str:
         row("day's hourly counts, p50 ms", lambda r: f"{r.query_p50_ms:.1f}"),
         row("day's hourly counts, p95 ms", lambda r: f"{r.query_p95_ms:.1f}"),
         row("crossings in that day", lambda r: f"{r.day_total:,}"),
+        row(f"a plate's history (exact, {VEHICLES:,} plates), p50 / p95 ms",
+            lambda r: f"{r.plate_p50_ms:.1f} / {r.plate_p95_ms:.1f}"),
+        row("a plate's history (fuzzy, one look-alike wrong), p50 / p95 ms",
+            lambda r: f"{r.fuzzy_p50_ms:.1f} / {r.fuzzy_p95_ms:.1f}"),
+        row("plates matched per fuzzy query (mean)", lambda r: f"{r.fuzzy_matched:.2f}"),
     ]
     notes = [f"- {name}: {r}" for name, r in results.items() if isinstance(r, str)]
     return "\n".join(lines + ([""] + notes if notes else []))
@@ -277,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print only, do not write results/api.md")
     args = parser.parse_args(argv)
     results: dict[str, Result | str] = {}
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="gw-bench-") as tmp:
         for backend in args.backends:
             print(f"benchmarking {backend} ...", file=sys.stderr, flush=True)
@@ -289,11 +349,13 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS.write_text(
             "# Gate API load benchmark\n\n"
             f"Made by `{command.strip()}` on {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, "
-            f"Python {sys.version.split()[0]}, {os.cpu_count()} CPU cores shared with other jobs "
-            "(client, uvicorn server and database on the same machine; figures are indicative).\n\n"
+            f"Python {sys.version.split()[0]}, {os.cpu_count()} CPU cores, 1-minute load average {load_start:.2f} "
+            f"before the run (client, uvicorn server and database on the same machine; figures are indicative).\n\n"
             "uvicorn with one worker on 127.0.0.1; ingest = `POST /api/v1/events` from several HTTP clients; "
             "query = `GET /api/v1/counts` for one day bucketed by hour over a year of one gate's crossings "
-            "(rows bulk-loaded straight into the table), timed end to end over HTTP.\n\n" + md + "\n"
+            "(rows bulk-loaded straight into the table, each with one of 50,000 plates), timed end to end over "
+            "HTTP; plate history = `GET /api/v1/vehicles/{plate}` for 40 plates of that fleet, exact, and fuzzy "
+            "with one look-alike character swapped (B/8, D/0, S/5, Z/2, G/6).\n\n" + md + "\n"
         )
         print(f"written to {RESULTS}", file=sys.stderr)
     return 0

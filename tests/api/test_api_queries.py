@@ -148,3 +148,33 @@ def test_query_routes_need_an_operator(client: TestClient, env: Env, path: str, 
     r = client.get(path, headers=headers)
     assert r.status_code == status
     assert r.json()["detail"] in ("not signed in: bearer token required", "invalid or expired token")
+
+
+def _one_edit_variants(key: str) -> set[str]:
+    subs = {key[:i] + "X" + key[i + 1:] for i in range(len(key))}
+    dels = {key[:i] + key[i + 1:] for i in range(len(key))}
+    ins = {key[:i] + "X" + key[i:] for i in range(len(key) + 1)}
+    return subs | dels | ins
+
+
+def test_fuzzy_prefilter_misses_no_one_edit_plate(client: TestClient, env: Env) -> None:
+    """Every plate one edit away (at every position) is found by the database prefilter; two edits are not."""
+    import uuid
+
+    from gatewatch.api.models import Crossing
+    from gatewatch.api.plates import plate_key
+    from gatewatch.api.queries import matching_plates
+
+    base = "29C12345"
+    near = _one_edit_variants(base)
+    far = {base[:i] + "X" + base[i + 1:j] + "X" + base[j + 1:] for i in range(len(base)) for j in range(i + 2, len(base))}
+    with env.app.state.sessionmaker() as session:
+        session.add_all(
+            Crossing(event_id=str(uuid.uuid4()), gate="g1", camera="cam-1", lane="l", direction="entry",
+                     vehicle_class="truck", frame_time=T0, hour=0, track_id=1, confidence=0.9,
+                     plate=plate, plate_key=plate_key(plate))
+            for plate in near | far | {base}
+        )
+        session.commit()
+        assert set(matching_plates(session, base, fuzzy=True)) == near | {base}
+        assert matching_plates(session, base, fuzzy=False) == [base]
