@@ -14,4 +14,6 @@ for package, folder in ROOTS.items():
     packages.append(package)
     packages += [f"{package}.{sub}" for sub in find_packages(folder)]
 
+packages.append("gatewatch.api.static")  # review page files (package data, no Python)
+
 setup(packages=packages, package_dir=dict(ROOTS))
