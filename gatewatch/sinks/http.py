@@ -3,7 +3,7 @@
 The outbox sender (``gatewatch.sinks.outbox``) is its only user. Each call either returns the
 API's acknowledgement or raises one of the ``DeliveryError`` subclasses below, which tell the
 sender what to do: retry later (``TransientError``, ``AuthError``, ``ApiConfigError``; no sooner
-than a ``Retry-After`` the server sent with a 429/503), set one
+than a ``Retry-After`` the server sent with a 429 or 5xx), set one
 event aside (``BatchRejected``), split the batch (``BatchTooLarge``) or set one image aside
 (``EvidenceRejected``).
 
