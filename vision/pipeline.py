@@ -5,7 +5,7 @@ happened; ``run(source)`` drives a whole source with a progress line and returns
 ``RunSummary``. Stages after tracking share one currency, ``supervision.Detections``
 with ``tracker_id`` set. Optional stages plug in by interface:
 
-- a plate stage (``update(image, index, tracks)``, ``plate_for(track_id)``, ``forget(ids)``):
+- a plate stage (``update(image, index, tracks)``, ``plate_for(track_id)``, ``forget(ids)``, ``stats()``):
   crossings then wait up to ``plate_wait_s`` (or until the track is gone) for a settled plate;
 - flag stages (``TrackStage``): ``update(frame, tracks) -> list[FlagEvent]`` and
   ``finish(frame) -> list[FlagEvent]`` at the end of the stream.
@@ -45,6 +45,8 @@ class PlateStage(Protocol):
     def plate_for(self, track_id: int) -> PlateRead | None: ...
 
     def forget(self, track_ids: Iterable[int]) -> None: ...
+
+    def stats(self) -> dict[str, int]: ...
 
 
 class TrackStage(Protocol):
@@ -87,7 +89,7 @@ class RunSummary:
     flags: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, phase)
     model: dict[str, Any] = field(default_factory=dict)
     crossings_with_plate: int = 0
-    plates: dict[str, int] = field(default_factory=dict)  # the plate stage's stats(), when it has them
+    plates: dict[str, int] = field(default_factory=dict)  # the plate stage's stats(), when there is one
 
     @property
     def fps(self) -> float:
@@ -290,9 +292,8 @@ class GatePipeline:
         summary.seconds = time.perf_counter() - start
         summary.corrupt_frames = source.stats.corrupt
         summary.dropped_frames = reader.dropped
-        stats = getattr(self.plates, "stats", None)
-        if callable(stats):
-            summary.plates = dict(stats())
+        if self.plates is not None:
+            summary.plates = self.plates.stats()
         return summary
 
     def _tally(self, summary: RunSummary, crossings: list[CrossingEvent], flags: list[FlagEvent]) -> None:

@@ -840,7 +840,7 @@ class OutboxSink:
         )
 
         def wait(state: RetryCallState) -> float:
-            """The backoff, or longer when the server said so (``Retry-After`` on a 429/503)."""
+            """The backoff, or longer when the server said so (``Retry-After`` on a 429 or 5xx)."""
             exc = state.outcome.exception() if state.outcome else None
             asked = getattr(exc, "retry_after_s", None)
             return max(backoff(state), asked) if asked is not None else backoff(state)
