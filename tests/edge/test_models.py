@@ -91,9 +91,11 @@ def test_static_int8_close_to_fp32(tmp_path, vehicle_model):
     from gatewatch.vision.detector import YoloDetector
 
     videos = [asset("videos/bgslibrary_topdown_road.avi"), asset("videos/india_road_mixed_traffic_trucks_buses_motorbikes.mp4")]
-    result = quantize_static_int8(vehicle_model.path, tmp_path / "int8.onnx", videos, per_video=6)
-    # Few calibration frames here (the default build uses 72): scores move more, boxes must not.
-    assert result.calibration_frames == 12 and result.score_mae < 0.12
+    result = quantize_static_int8(vehicle_model.path, tmp_path / "int8.onnx", videos, per_video=12)
+    # Fewer calibration frames here than the default build (72): scores move more, boxes must not.
+    # (On a fresh install of 2026-11-29, 12 frames gave a score MAE of 0.139 with onnxruntime 1.23, 1.31
+    # and 1.32 alike; 24 frames give 0.095.)
+    assert result.calibration_frames == 24 and result.score_mae < 0.12
     int8 = OnnxModel(result.onnx_path)
     assert int8.names == vehicle_model.names  # metadata carried over
     import cv2
