@@ -54,10 +54,12 @@ from gatewatch.sinks.http import (
     ApiClient,
     ApiConfigError,
     AuthError,
+    BatchAck,
     BatchRejected,
     BatchTooLarge,
     DeliveryError,
     EvidenceRejected,
+    ServerFault,
 )
 
 log = logging.getLogger(__name__)
@@ -497,13 +499,32 @@ class Outbox:
             self.enforce_bound()
         return True
 
-    def pending_events(self, limit: int) -> list[PendingEvent]:
-        """The oldest undelivered events, in the order they were produced."""
+    def pending_events(self, limit: int, exclude: set[str] | frozenset[str] = frozenset()) -> list[PendingEvent]:
+        """The oldest undelivered events, in the order they were produced, leaving out ``exclude``."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT event_id, body FROM events WHERE delivered_at IS NULL ORDER BY seq LIMIT ?", (limit,)
+                "SELECT event_id, body FROM events WHERE delivered_at IS NULL ORDER BY seq LIMIT ?",
+                (limit + len(exclude),),
             ).fetchall()
-        return [PendingEvent(*row) for row in rows]
+        return [PendingEvent(*row) for row in rows if row[0] not in exclude][:limit]
+
+    def pending_event(self, event_id: str) -> PendingEvent | None:
+        """One undelivered event by id, or ``None`` (delivered, set aside or unknown)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT event_id, body FROM events WHERE event_id = ? AND delivered_at IS NULL", (event_id,)
+            ).fetchone()
+        return None if row is None else PendingEvent(*row)
+
+    def count_failure(self, event_id: str, reason: str) -> int:
+        """Count one failure of an event sent alone while the API stored others; the count so far."""
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE events SET attempts = attempts + 1 WHERE event_id = ? AND delivered_at IS NULL", (event_id,)
+            )
+            self._set_meta(cur, last_error=f"{_now_iso()} event {event_id}: {reason}"[:500])
+            row = cur.execute("SELECT attempts FROM events WHERE event_id = ?", (event_id,)).fetchone()
+        return 0 if row is None else int(row[0])
 
     def mark_delivered(self, event_ids: list[str], accepted: int, duplicates: int) -> None:
         """Record the API's acknowledgement of a batch."""
@@ -543,16 +564,19 @@ class Outbox:
             "outbox: API rejected event %s (HTTP %s): %s; set aside in 'rejected'", event_id, status, reason
         )
 
-    def requeue_rejected(self) -> int:
-        """Put rejected events back in the queue (after the API or the edge was fixed)."""
+    def requeue_rejected(self, event_ids: list[str] | None = None) -> int:
+        """Put set-aside events (all, or those named) back in the queue, once the cause is fixed."""
         with self._tx() as cur:
             rows = cur.execute(
                 "SELECT event_id, kind, body, created_at FROM rejected ORDER BY rejected_at"
             ).fetchall()
+            if event_ids is not None:
+                wanted = set(event_ids)
+                rows = [row for row in rows if row[0] in wanted]
             cur.executemany(
                 "INSERT OR IGNORE INTO events (event_id, kind, body, created_at) VALUES (?, ?, ?, ?)", rows
             )
-            cur.execute("DELETE FROM rejected")
+            cur.executemany("DELETE FROM rejected WHERE event_id = ?", [(row[0],) for row in rows])
             self._pending += len(rows)
         return len(rows)
 
@@ -749,6 +773,7 @@ class OutboxSink:
         send_evidence: bool = True,
         images_per_cycle: int = 8,
         idle_poll_s: float = 1.0,
+        set_aside_after: int = 5,
     ) -> None:
         self.outbox = outbox
         self.client = client
@@ -759,7 +784,11 @@ class OutboxSink:
         self.send_evidence = send_evidence
         self.images_per_cycle = images_per_cycle
         self.idle_poll_s = idle_poll_s
+        self.set_aside_after = set_aside_after
         self._batch_limit = batch_size
+        self._accepted = 0  # events the API stored new since this sender started
+        self._held: dict[str, tuple[float, int]] = {}  # event failing alone: (next try, self._accepted then)
+        self._unproven = 0  # events failing alone in a row with nothing stored in between
         self._work = threading.Event()  # new events or close: look for work now
         self._wake = threading.Event()  # cut a backoff sleep short (close, stop)
         self._closing = threading.Event()
@@ -912,22 +941,32 @@ class OutboxSink:
         return did
 
     def _send_events(self) -> bool:
-        batch = self.outbox.pending_events(self._batch_limit)
+        """Deliver the oldest batch, isolating events the API fails on; ``True`` if a batch went."""
+        skip = set(self._held)
+        batch = self.outbox.pending_events(self._batch_limit, skip)
         while batch:
             self._check_stop()
             try:
                 ack = self.client.post_events([item.body for item in batch])
-            except BatchRejected as exc:
+            except BatchRejected as exc:  # 422 or 409: one event is wrong or conflicts
                 bad = self._locate(exc, batch)
                 if bad is None:
                     batch = batch[: len(batch) // 2]  # the API did not say which: halve until one is left
                     continue
-                self.outbox.reject(bad.event_id, exc.reason, exc.status)
+                self._set_aside(bad, exc.reason, exc.status)
                 batch = [item for item in batch if item is not bad]
+                continue
+            except ServerFault as exc:  # a 500: an outage, or one event the API cannot store
+                if len(batch) > 1:
+                    batch = batch[: len(batch) // 2]
+                    continue
+                self._failed_alone(batch[0], exc)
+                skip.add(batch[0].event_id)
+                batch = self.outbox.pending_events(self._batch_limit, skip)
                 continue
             except BatchTooLarge as exc:
                 if len(batch) == 1:
-                    self.outbox.reject(batch[0].event_id, exc.reason, exc.status)
+                    self._set_aside(batch[0], exc.reason, exc.status)
                     batch = []
                     continue
                 self._batch_limit = max(1, len(batch) // 2)
@@ -936,9 +975,74 @@ class OutboxSink:
                 )
                 batch = batch[: self._batch_limit]
                 continue
-            self.outbox.mark_delivered([item.event_id for item in batch], ack.accepted, ack.duplicates)
+            self._delivered(batch, ack)
             return True
-        return False
+        return self._retry_held()
+
+    def _delivered(self, batch: list[PendingEvent], ack: BatchAck) -> None:
+        self.outbox.mark_delivered([item.event_id for item in batch], ack.accepted, ack.duplicates)
+        self._accepted += ack.accepted
+        self._unproven = 0
+        for item in batch:
+            self._held.pop(item.event_id, None)
+
+    def _set_aside(self, item: PendingEvent, reason: str, status: int | None) -> None:
+        self.outbox.reject(item.event_id, reason, status)
+        self._held.pop(item.event_id, None)
+
+    def _failed_alone(self, item: PendingEvent, exc: ServerFault) -> None:
+        """An event the API answered 500 for when sent alone: count it only if the API stored others since.
+
+        Then hold it (tried after the rest, with its own backoff) or, after ``set_aside_after``
+        such failures, set it aside. When the API stored nothing since (it fails for everyone:
+        an outage), the error goes up and the whole sender backs off; nothing is counted.
+        """
+        _, accepted_before = self._held.get(item.event_id, (0.0, 0))
+        if self._accepted <= accepted_before:
+            self._held[item.event_id] = (time.monotonic(), self._accepted)  # try the others first
+            self._unproven += 1
+            if self._unproven >= 2 or not self.outbox.pending_events(1, set(self._held)):
+                raise exc  # the API stores nothing at all: back off as for an outage
+            return
+        failures = self.outbox.count_failure(item.event_id, exc.reason)
+        if failures >= self.set_aside_after:
+            self._set_aside(
+                item,
+                f"HTTP {exc.status} {failures} times when sent alone while the API stored other events: {exc.reason}",
+                exc.status,
+            )
+            return
+        delay = min(self.retry.max_s, self.retry.initial_s * 2 ** (failures - 1))
+        self._held[item.event_id] = (time.monotonic() + delay, self._accepted)
+        log.warning(
+            "outbox: API fails on event %s alone (%s), %d of %d before it is set aside; delivering the rest",
+            item.event_id, exc.reason, failures, self.set_aside_after,
+        )  # fmt: skip
+
+    def _retry_held(self) -> bool:
+        """Send each held event whose wait is over, alone; ``True`` if one was delivered or set aside."""
+        did = False
+        for event_id, (due, _) in sorted(self._held.items(), key=lambda kv: kv[1][0]):
+            if due > time.monotonic():
+                continue
+            self._check_stop()
+            item = self.outbox.pending_event(event_id)
+            if item is None:  # delivered, set aside or requeued meanwhile
+                self._held.pop(event_id, None)
+                continue
+            try:
+                ack = self.client.post_events([item.body])
+            except (BatchRejected, BatchTooLarge) as exc:
+                self._set_aside(item, exc.reason, exc.status)
+                did = True
+                continue
+            except ServerFault as exc:
+                self._failed_alone(item, exc)
+                did = did or event_id not in self._held
+                continue
+            self._delivered([item], ack)
+            did = True
+        return did
 
     @staticmethod
     def _locate(exc: BatchRejected, batch: list[PendingEvent]) -> PendingEvent | None:
