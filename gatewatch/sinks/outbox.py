@@ -61,6 +61,7 @@ from gatewatch.sinks.http import (
     EvidenceRejected,
     ServerFault,
 )
+from gatewatch.sinks.salvage import carve_events, damage_of, read_outbox
 
 log = logging.getLogger(__name__)
 
@@ -283,26 +284,35 @@ class Outbox:
         return conn
 
     def _open_or_recover(self) -> sqlite3.Connection:
+        damage = damage_of(self.path)
+        if damage is None:
+            try:
+                conn = self._connect()
+            except sqlite3.DatabaseError as exc:
+                if not _is_corruption(exc):
+                    raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
+                damage = str(exc)
+            else:
+                self._conn = conn
+                self._check_format()
+                return conn
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        log.error(
+            "outbox %s is damaged (%s): kept aside as %s; starting a fresh outbox with what can be read",
+            self.path, damage, aside,
+        )  # fmt: skip
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(f"{self.path}{suffix}")
+            if src.exists():
+                src.rename(f"{aside}{suffix}")
         try:
             conn = self._connect()
-        except sqlite3.DatabaseError as exc:
-            if not _is_corruption(exc):
-                raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
-            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-            aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-            log.error(
-                "outbox %s is corrupt (%s): moved aside to %s; starting a fresh outbox and copying what can be read",
-                self.path, exc, aside,
-            )  # fmt: skip
-            for suffix in ("", "-wal", "-shm"):
-                src = Path(f"{self.path}{suffix}")
-                if src.exists():
-                    src.rename(f"{aside}{suffix}")
-            conn = self._connect()
-            self._conn = conn
-            self._salvage(aside)
+        except sqlite3.Error as exc:
+            raise OutboxError(f"cannot create a fresh outbox {self.path}: {exc}") from exc
         self._conn = conn
         self._check_format()
+        self._salvage(aside)
         return conn
 
     def _check_format(self) -> None:
@@ -319,78 +329,101 @@ class Outbox:
         elif row is None or row[0] != FORMAT_NAME:
             raise OutboxError(f"{self.path} is not a gatewatch outbox")
 
-    @staticmethod
-    def _readable_rows(
-        old: sqlite3.Connection, table: str, columns: str
-    ) -> tuple[list[tuple[Any, ...]], int]:
-        """Rows of ``table`` read in rowid windows, skipping windows on damaged pages."""
-        try:
-            top = old.execute("SELECT MAX(seq) FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()[0]
-        except sqlite3.Error:
-            top = None
-        top = int(top or 100_000)
-        rows: list[tuple[Any, ...]] = []
-        lost_windows = 0
-        for start in range(0, top + 1, 64):
-            try:
-                rows += old.execute(
-                    f"SELECT {columns} FROM {table} NOT INDEXED WHERE rowid > ? AND rowid <= ? ORDER BY rowid",
-                    (start, start + 64),
-                ).fetchall()
-            except sqlite3.Error:
-                lost_windows += 1
-        return rows, lost_windows
-
     def _salvage(self, aside: Path) -> None:
-        """Copy the events (undelivered and rejected) and pending images still readable in a corrupt file."""
-        saved = skipped = 0
-        try:
-            old = sqlite3.connect(f"file:{aside}?mode=ro", uri=True, isolation_level=None)
-            old.execute("PRAGMA writable_schema = ON")  # read on even when the schema page is odd
-        except sqlite3.Error as exc:
-            log.error("outbox salvage: cannot open %s (%s); nothing copied", aside, exc)
-            return
-        try:
-            events, lost = self._readable_rows(
-                old, "events", "event_id, kind, body, created_at, delivered_at"
-            )
-            rejected, lost_rej = self._readable_rows(
-                old, "rejected", "event_id, kind, body, created_at, reason, status, rejected_at"
-            )
-            images, _ = self._readable_rows(
-                old, "evidence", "event_id, role, file, content_type, size, state"
-            )
-        finally:
-            old.close()
+        """Copy every event still readable in the damaged file ``aside`` (tables, then raw pages) into this one.
+
+        Images in the evidence folder that a recovered event names are kept and queued; those no
+        recovered event names are moved to ``<aside>.evidence/``, never deleted.
+        """
+        found = read_outbox(aside)
+        blobs = [Path(f"{aside}{suffix}").read_bytes() for suffix in ("", "-wal") if Path(f"{aside}{suffix}").is_file()]
+        carved = carve_events(*blobs)
+        now = time.time()
+        events: dict[str, tuple[Any, ...]] = {}  # event_id -> (kind, body, created_at, delivered_at)
+        rejected: dict[str, tuple[Any, ...]] = {}
+        unreadable = 0
+        for event_id, kind, body, created_at, delivered_at in found.events:
+            try:
+                parse_event(body)
+            except (ValueError, TypeError):
+                unreadable += 1
+                continue
+            events[event_id] = (kind, body, created_at, delivered_at)
+        for row in found.rejected:
+            try:
+                parse_event(row[2])
+            except (ValueError, TypeError):
+                unreadable += 1
+                continue
+            rejected[row[0]] = row
+        from_pages = 0
+        for event_id, body in carved.items():
+            if event_id not in events and event_id not in rejected:
+                events[event_id] = (parse_event(body).kind, body, now, None)
+                from_pages += 1
+        linked = {(r[0], r[1]): r for r in found.evidence if r[5] == "pending"}
+        kept_images = 0
         with self._tx() as cur:
-            for row in events + rejected:
-                try:
-                    parse_event(row[2])
-                except ValueError:
-                    skipped += 1
-                    continue
-                if len(row) == 5:  # events
-                    if row[4] is not None:
-                        continue  # delivered already
-                    cur.execute(
-                        "INSERT OR IGNORE INTO events (event_id, kind, body, created_at) VALUES (?, ?, ?, ?)",
-                        row[:4],
-                    )
-                else:
-                    cur.execute("INSERT OR IGNORE INTO rejected VALUES (?, ?, ?, ?, ?, ?, ?)", row)
-                saved += 1
-            for event_id, role, file, ctype, size, state in images:
-                seq = cur.execute("SELECT seq FROM events WHERE event_id = ?", (event_id,)).fetchone()
-                if state == "pending" and seq and (self.evidence_dir / file).is_file():
+            for event_id, (kind, body, created_at, delivered_at) in events.items():
+                cur.execute(
+                    "INSERT OR IGNORE INTO events (event_id, kind, body, created_at, delivered_at) VALUES (?, ?, ?, ?, ?)",
+                    (event_id, kind, body, created_at, delivered_at),
+                )
+            cur.executemany("INSERT OR IGNORE INTO rejected VALUES (?, ?, ?, ?, ?, ?, ?)", list(rejected.values()))
+            totals = {k: v for k, v in found.meta.items() if k in _TOTALS or k in ("last_delivery_at", "created_at")}
+            if totals:
+                self._set_meta(cur, **totals)
+            seqs = dict(cur.execute("SELECT event_id, seq FROM events").fetchall())
+            named = {**{k: v[1] for k, v in events.items()}, **{k: v[2] for k, v in rejected.items()}}
+            for event_id, body in named.items():
+                for role, _source in evidence_paths(parse_event(body)):
+                    image = self._find_image(event_id, role, linked.get((event_id, role)))
+                    if image is None:
+                        continue
+                    file, ctype, size = image
                     cur.execute(
                         "INSERT OR IGNORE INTO evidence (event_id, role, event_seq, file, content_type, size)"
                         " VALUES (?, ?, ?, ?, ?, ?)",
-                        (event_id, role, seq[0], file, ctype, size),
+                        (event_id, role, seqs.get(event_id, 0), file, ctype, size),
                     )
+                    kept_images += 1
+            wanted = {r[0] for r in cur.execute("SELECT file FROM evidence WHERE state = 'pending'")}
+        moved = self._move_orphans_aside(wanted, Path(f"{aside}.evidence"))
+        pending = sum(1 for v in events.values() if v[3] is None)
         log.error(
-            "outbox salvage: copied %d undelivered/rejected events from %s (%d unreadable rows, %d damaged ranges)",
-            saved, aside, skipped, lost + lost_rej,
+            "outbox salvage from %s: kept %d events (%d undelivered, %d set aside; %d read from the tables%s, "
+            "%d carved from raw pages) and %d images. Not saved: %d damaged row ranges, %d unreadable rows, "
+            "%d images naming no recovered event (moved to %s)",
+            aside, len(events) + len(rejected), pending, len(rejected), len(events) - from_pages + len(rejected),
+            " after rebuilding the header" if found.header_repaired else "", from_pages, kept_images,
+            found.lost_ranges, unreadable, moved, f"{aside}.evidence",
         )  # fmt: skip
+
+    def _find_image(
+        self, event_id: str, role: str, row: tuple[Any, ...] | None
+    ) -> tuple[str, str, int] | None:
+        """``(file, content type, size)`` of the kept copy of one image of a recovered event, if it is whole."""
+        names = [row[2]] if row is not None else [f"{event_id}.{role}{sfx}" for _, _, sfx in _IMAGE_TYPES]
+        for name in names:
+            path = self.evidence_dir / name
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            kind = sniff_image(data)
+            if kind is not None:
+                return name, kind[0], len(data)
+        return None
+
+    def _move_orphans_aside(self, wanted: set[str], folder: Path) -> int:
+        """Move evidence files no kept event names (and half-written ones) to ``folder``; their count."""
+        moved = 0
+        for entry in sorted(self.evidence_dir.iterdir()):
+            if entry.is_file() and entry.name not in wanted:
+                folder.mkdir(exist_ok=True)
+                entry.rename(folder / entry.name)
+                moved += 1
+        return moved
 
     def _clean_evidence_dir(self) -> None:
         """Remove half-written copies and files no pending image refers to (a crash before commit)."""
