@@ -299,7 +299,7 @@ class Outbox:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         log.error(
-            "outbox %s is damaged (%s): kept aside as %s; starting a fresh outbox with what can be read",
+            "outbox %s is corrupt (%s): kept aside as %s; starting a fresh outbox with what can be read",
             self.path, damage, aside,
         )  # fmt: skip
         for suffix in ("", "-wal", "-shm"):

@@ -125,7 +125,7 @@ def test_recovery_keeps_every_readable_event_and_every_image(
     assert f"kept {len(expected)} events" in report
     assert f"and {len(expected & with_images)} images" in report
     assert f"{len(images_before) - len(expected & with_images)} images naming no recovered event" in report
-    assert any("is damaged" in r.message for r in caplog.records)
+    assert any("is corrupt" in r.message for r in caplog.records)
     if kind == "header":
         assert len(expected) == N_WITH_IMAGES  # every body survives a wiped header
     if kind in ("torn_pages", "wal_cut"):
