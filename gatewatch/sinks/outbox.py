@@ -41,7 +41,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,6 +50,7 @@ from tenacity import RetryCallState, Retrying, retry_if_not_exception_type, wait
 
 from gatewatch.errors import GatewatchError
 from gatewatch.events import CrossingEvent, FlagEvent, parse_event
+from gatewatch.sinks.hold import HeldEvents
 from gatewatch.sinks.http import (
     ApiClient,
     ApiConfigError,
@@ -66,6 +67,7 @@ from gatewatch.sinks.salvage import carve_events, damage_of, read_outbox
 log = logging.getLogger(__name__)
 
 Event = CrossingEvent | FlagEvent
+Image = tuple[str, bytes, str, str]  # role, bytes, content type, file suffix
 T = TypeVar("T")
 
 SCHEMA_VERSION = "1"
@@ -148,6 +150,11 @@ class OutboxStats:
     max_backlog: int
     last_delivery_at: str | None
     last_error: str | None
+    held_in_memory: int = 0  # events the disk would not take, kept in memory (OutboxSink)
+    held_in_memory_bytes: int = 0
+    dropped_images_total: int = 0  # images dropped from memory to keep events (this run)
+    dropped_events_total: int = 0  # events dropped from memory over its bound (this run)
+    store_errors_total: int = 0  # failed attempts to store an event (this run)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -161,7 +168,19 @@ class OutboxStats:
             f"{self.max_disk_bytes / 1e6:.0f} MB; delivered {self.delivered_total} "
             f"(duplicates {self.duplicates_total}), rejected {self.rejected_total}, "
             f"images sent {self.evidence_sent_total} pruned {self.evidence_pruned_total}"
+            + (
+                f"; NOT STORED: {self.held_in_memory} events held in memory "
+                f"({self.held_in_memory_bytes / 1e6:.1f} MB), dropped {self.dropped_images_total} images "
+                f"and {self.dropped_events_total} events"
+                if self.held_in_memory or self.dropped_events_total or self.dropped_images_total
+                else ""
+            )
         )
+
+    @classmethod
+    def unopened(cls, path: Path, max_disk_bytes: int) -> OutboxStats:
+        """The figures of an outbox that could not be opened yet (disk full at start)."""
+        return cls(str(path), 0, None, 0, 0, 0, 0, 0, max_disk_bytes, 0, 0, 0, 0, 0, 0, 0, 0, None, "not open")
 
 
 @dataclass(frozen=True)
@@ -442,7 +461,8 @@ class Outbox:
             try:
                 yield cur
             except BaseException:
-                cur.execute("ROLLBACK")
+                with suppress(sqlite3.Error):  # SQLite may have rolled back itself (disk full)
+                    cur.execute("ROLLBACK")
                 raise
             cur.execute("COMMIT")
 
@@ -478,9 +498,13 @@ class Outbox:
 
         Raises ``OutboxError`` when the event cannot be stored (disk full, I/O error).
         """
+        return self.store(event, self.read_evidence(event))
+
+    @staticmethod
+    def read_evidence(event: Event) -> list[Image]:
+        """The evidence images an event names, read now: ``(role, bytes, content type, suffix)``."""
         event_id = str(event.event_id)
-        body = event.model_dump_json()
-        images: list[tuple[str, bytes, str, str]] = []
+        images: list[Image] = []
         for role, source in evidence_paths(event):
             try:
                 data = Path(source).read_bytes()
@@ -498,6 +522,12 @@ class Outbox:
                 log.warning("event %s: evidence %s %s is not JPEG or PNG; not sent", event_id, role, source)
                 continue
             images.append((role, data, *kind))
+        return images
+
+    def store(self, event: Event, images: list[Image]) -> bool:
+        """Store an event and the images read for it (``read_evidence``); ``False`` if already stored."""
+        event_id = str(event.event_id)
+        body = event.model_dump_json()
         with self._lock:
             if self._conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone():
                 return False
@@ -529,7 +559,10 @@ class Outbox:
             self._pending += 1
             self._evidence_bytes += sum(len(d) for _, d, _, _ in images)
             self._max_backlog = max(self._max_backlog, self._pending)
-            self.enforce_bound()
+            try:
+                self.enforce_bound()
+            except sqlite3.Error as exc:  # the event is stored; purging waits for space
+                log.warning("outbox %s: cannot enforce the disk bound now (%s)", self.path, exc)
         return True
 
     def pending_events(self, limit: int, exclude: set[str] | frozenset[str] = frozenset()) -> list[PendingEvent]:
@@ -792,11 +825,16 @@ class OutboxSink:
 
     ``close()`` flushes: it keeps delivering for up to ``close_grace_s``, then stops the thread
     and closes the file; whatever is left is sent by the next start.
+
+    When the disk will not take an event (full, I/O error) ``emit`` does not fail: the event is
+    held in memory (``memory_mb``; images dropped before events) and written to the outbox, in
+    order, as soon as the disk takes it. ``outbox=None`` with an ``opener`` starts without a file
+    (disk full at start) and opens it when it can.
     """
 
     def __init__(
         self,
-        outbox: Outbox,
+        outbox: Outbox | None,
         client: ApiClient,
         *,
         batch_size: int = 100,
@@ -807,8 +845,19 @@ class OutboxSink:
         images_per_cycle: int = 8,
         idle_poll_s: float = 1.0,
         set_aside_after: int = 5,
+        memory_mb: float = 64.0,
+        opener: Callable[[], Outbox] | None = None,
+        store_retry_s: float = 1.0,
     ) -> None:
+        if outbox is None and opener is None:
+            raise ValueError("give an outbox or an opener")
         self.outbox = outbox
+        self.opener = opener
+        self.store_retry_s = store_retry_s
+        self._memory = HeldEvents(int(memory_mb * 1e6))
+        self._store_errors = 0
+        self._last_store_try = 0.0
+        self._last_store_log = -1e9
         self.client = client
         self.batch_size = batch_size
         self.retry = retry or RetryPolicy()
@@ -831,19 +880,65 @@ class OutboxSink:
         self._last_purge = 0.0
         self._failing = False
         self._thread = threading.Thread(target=self._run, name="gatewatch-outbox-sender", daemon=True)
-        pending = outbox.pending_count
-        if pending:
+        pending = outbox.pending_count if outbox is not None else 0
+        if pending and outbox is not None:
             log.info("outbox %s: resuming a backlog of %d events", outbox.path, pending)
         self._thread.start()
 
     # -- EventSink -------------------------------------------------------------------------
 
     def emit(self, event: Event) -> None:
-        """Store the event durably (raises ``OutboxError`` if it cannot), then wake the sender."""
+        """Store the event durably (or hold it in memory when the disk will not take it), then wake the sender."""
         if self._closed:
             raise OutboxError("outbox sink is closed")
-        self.outbox.add(event)
+        images = Outbox.read_evidence(event)
+        if self.outbox is not None and not len(self._memory):
+            try:
+                self.outbox.store(event, images)
+            except OutboxError as exc:
+                self._store_failed(exc)
+            else:
+                self._work.set()
+                return
+        dropped_images, dropped_events = self._memory.put(event, images)
+        if dropped_events:
+            log.error(
+                "outbox: memory bound of %.0f MB reached while the disk is full: dropped the %d oldest held "
+                "events (%d so far)", self._memory.max_bytes / 1e6, dropped_events, self._memory.dropped_events,
+            )  # fmt: skip
         self._work.set()
+
+    def _store_failed(self, exc: Exception) -> None:
+        """Count a failed store; log an ERROR at most every 30 s."""
+        self._store_errors += 1
+        if time.monotonic() - self._last_store_log >= 30.0:
+            self._last_store_log = time.monotonic()
+            log.error(
+                "outbox: cannot store events (%s); holding %d in memory (%.1f of %.0f MB), dropped so far "
+                "%d images and %d events; the other sinks still get every event",
+                exc, len(self._memory), self._memory.bytes / 1e6, self._memory.max_bytes / 1e6,
+                self._memory.dropped_images, self._memory.dropped_events,
+            )  # fmt: skip
+
+    def _catch_up(self) -> None:
+        """Open the outbox if it is not open, then write the events held in memory (sender thread)."""
+        if self.outbox is not None and not len(self._memory):
+            return
+        if time.monotonic() - self._last_store_try < self.store_retry_s:
+            return
+        self._last_store_try = time.monotonic()
+        try:
+            if self.outbox is None:
+                assert self.opener is not None
+                self.outbox = self.opener()
+                log.warning("outbox %s opened (the disk takes writes again)", self.outbox.path)
+            held = len(self._memory)
+            stored = self._memory.drain(self.outbox.store)
+        except OutboxError as exc:
+            self._store_failed(exc)
+            return
+        if held:
+            log.warning("outbox: the disk takes events again; wrote the %d events held in memory", stored)
 
     def close(self) -> None:
         """Deliver what is pending for up to ``close_grace_s``, then stop the sender and close the file."""
@@ -860,20 +955,48 @@ class OutboxSink:
             self._thread.join(self.client.timeout_s + 2.0)
         if self._thread.is_alive():
             log.error("outbox sender did not stop; closing anyway (the backlog is safe on disk)")
-        stats = self.outbox.stats()
+        self._last_store_try = 0.0
+        self._catch_up()
+        lost = self._memory.take_all()
+        if lost:
+            log.error(
+                "outbox: %d events held in memory could not be stored before shutdown and are lost: %s",
+                len(lost), ", ".join(str(e.event_id) for e in lost[:20]) + (" ..." if len(lost) > 20 else ""),
+            )  # fmt: skip
+        stats = self.stats()
         log.info("outbox closed: %s", stats.summary())
         self.client.close()
-        self.outbox.close()
+        if self.outbox is not None:
+            self.outbox.close()
 
     def stats(self) -> OutboxStats:
-        return self.outbox.stats()
+        """The outbox's figures plus what is held in memory (disk full)."""
+        outbox = self.outbox
+        if outbox is None:
+            path = getattr(self.opener, "path", None) or Path("(not open)")
+            base = OutboxStats.unopened(Path(path), 0)
+        else:
+            base = outbox.stats()
+        return replace(
+            base,
+            held_in_memory=len(self._memory),
+            held_in_memory_bytes=self._memory.bytes,
+            dropped_images_total=self._memory.dropped_images,
+            dropped_events_total=self._memory.dropped_events,
+            store_errors_total=self._store_errors,
+        )
 
     def wait_idle(self, timeout_s: float) -> bool:
-        """Block until nothing is pending (events and images) or the timeout passes."""
+        """Block until nothing is pending (events and images, on disk or in memory) or the timeout passes."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            s = self.outbox.stats()
-            if s.pending_events == 0 and (not self.send_evidence or s.pending_evidence == 0):
+            s = self.stats()
+            if (
+                self.outbox is not None
+                and s.held_in_memory == 0
+                and s.pending_events == 0
+                and (not self.send_evidence or s.pending_evidence == 0)
+            ):
                 return True
             time.sleep(0.05)
         return False
@@ -882,6 +1005,13 @@ class OutboxSink:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self._catch_up()
+            if self.outbox is None:  # disk full since the start: no file yet
+                if self._closing.is_set():
+                    break
+                self._work.wait(min(self.idle_poll_s, self.store_retry_s))
+                self._work.clear()
+                continue
             try:
                 did = self._with_retry(self._cycle)
             except _Stopped:
@@ -894,7 +1024,10 @@ class OutboxSink:
                     self._work.clear()
                 if time.monotonic() - self._last_purge > 600:
                     self._last_purge = time.monotonic()
-                    self.outbox.purge_expired()
+                    try:
+                        self.outbox.purge_expired()
+                    except sqlite3.Error as exc:
+                        log.warning("outbox: purge of old delivered events failed (%s)", exc)
 
     def _with_retry(self, fn: Callable[[], T]) -> T:
         backoff = wait_exponential(multiplier=self.retry.initial_s, max=self.retry.max_s) + wait_random(
@@ -957,8 +1090,9 @@ class OutboxSink:
     def _maybe_log(self) -> None:
         if time.monotonic() - self._last_log >= self.log_interval_s:
             self._last_log = time.monotonic()
-            level = logging.WARNING if self._failing else logging.INFO
-            log.log(level, "outbox %s: %s", self.outbox.path.name, self.outbox.stats().summary())
+            stats = self.stats()
+            level = logging.WARNING if self._failing or stats.held_in_memory else logging.INFO
+            log.log(level, "outbox %s: %s", Path(stats.path).name, stats.summary())
 
     def _check_stop(self) -> None:
         if self._stop.is_set():
@@ -967,6 +1101,7 @@ class OutboxSink:
     def _cycle(self) -> bool:
         """One batch of events, then a few images; ``True`` if anything was sent."""
         self._check_stop()
+        self._catch_up()
         did = self._send_events()
         if self.send_evidence:
             did = self._send_images() or did
