@@ -296,6 +296,7 @@ class Outbox:
             conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # takes effect on a new file only
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA wal_autocheckpoint = 1")  # each commit into the main file: a cut WAL loses nothing
             conn.executescript(_SCHEMA)
         except BaseException:
             conn.close()
