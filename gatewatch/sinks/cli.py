@@ -4,7 +4,8 @@
 backlog, its age, pending images, disk use and totals; ``--json`` for machines. ``aside``
 lists the events set aside (refused with 422/409, or failing alone with 500) with their
 reasons. ``resend`` (alias ``requeue``) puts them, or the ones named, back in the queue once
-the cause is fixed (stop the edge first; its next start sends them).
+the cause is fixed (stop the edge first; its next start sends them). ``import`` queues the events
+of a JSON-lines events file that the outbox does not hold (after an outbox was lost).
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ def register(subparsers: Any) -> None:
         "--event-id", action="append", dest="event_ids", metavar="ID", help="only this event (repeatable)"
     )
     resend.set_defaults(handler=_requeue)
+    imp = commands.add_parser(
+        "import", help="queue events from a JSON-lines events file that the outbox lacks (after a lost outbox)"
+    )
+    imp.add_argument("--path", required=True, help="outbox SQLite file (delivery.outbox_path)")
+    imp.add_argument("--jsonl", required=True, help="events file written by 'gatewatch run --events'")
+    imp.set_defaults(handler=_import)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -92,6 +99,19 @@ def _aside(args: argparse.Namespace) -> int:
         print(f"{event_id}  HTTP {status}  {reason}")
     print(f"{len(rows)} events set aside")
     return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from gatewatch.sinks.outbox import Outbox
+
+    outbox = Outbox(args.path)
+    try:
+        with open(args.jsonl, encoding="utf-8") as fh:
+            queued, bad = outbox.import_events(fh)
+    finally:
+        outbox.close()
+    print(f"{queued} events queued from {args.jsonl}" + (f"; {bad} unreadable lines skipped" if bad else ""))
+    return 0 if not bad else 1
 
 
 def _requeue(args: argparse.Namespace) -> int:

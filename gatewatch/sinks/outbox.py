@@ -647,6 +647,29 @@ class Outbox:
             self._pending += len(rows)
         return len(rows)
 
+    def import_events(self, lines: Iterator[str] | list[str]) -> tuple[int, int]:
+        """Queue events from JSON lines (``gatewatch run --events``) this file does not hold; ``(queued, bad)``.
+
+        For an outbox lost or emptied by a fault: the API stores each event id once, so lines it
+        already has come back as duplicates, never as second rows. Images still on disk go too.
+        """
+        queued = bad = 0
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                event = parse_event(line)
+            except ValueError:
+                bad += 1
+                continue
+            with self._lock:
+                known = self._conn.execute(
+                    "SELECT 1 FROM rejected WHERE event_id = ?", (str(event.event_id),)
+                ).fetchone()
+            if not known and self.store(event, self.read_evidence(event)):
+                queued += 1
+        return queued, bad
+
     def note_error(self, message: str) -> None:
         """Remember the last delivery error (shown by ``outbox status``)."""
         with self._tx() as cur:
@@ -760,8 +783,10 @@ class Outbox:
             pending, oldest = q(
                 "SELECT COUNT(*), MIN(created_at) FROM events WHERE delivered_at IS NULL"
             ).fetchone()
-            images, image_bytes = q(
-                "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM evidence WHERE state = 'pending'"
+            all_image_bytes = q("SELECT COALESCE(SUM(size), 0) FROM evidence WHERE state = 'pending'").fetchone()[0]
+            images, image_bytes = q(  # those of set-aside events wait for a resend
+                "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM evidence WHERE state = 'pending' "
+                "AND event_id NOT IN (SELECT event_id FROM rejected)"
             ).fetchone()
             kept = q("SELECT COUNT(*) FROM events WHERE delivered_at IS NOT NULL").fetchone()[0]
             rejected = q("SELECT COUNT(*) FROM rejected").fetchone()[0]
@@ -777,7 +802,7 @@ class Outbox:
             pending_evidence_bytes=image_bytes,
             kept_delivered_events=kept,
             rejected_events=rejected,
-            disk_bytes=pages + image_bytes,
+            disk_bytes=pages + all_image_bytes,
             max_disk_bytes=self.max_disk_bytes,
             last_delivery_at=meta.get("last_delivery_at") or None,
             last_error=meta.get("last_error") or None,
