@@ -10,13 +10,20 @@ interrupted upload resumes where it stopped.
 
 Failures:
 
-* connection errors, timeouts, 5xx, 429: retried with exponential backoff and jitter (tenacity),
-  waiting at least the ``Retry-After`` the server sent (seconds or an HTTP date, capped at an hour);
+* connection errors, timeouts, 5xx, 429 (an outage): retried with exponential backoff and jitter
+  (tenacity), waiting at least the ``Retry-After`` the server sent (seconds or an HTTP date,
+  capped at an hour); never sets an event aside;
+* 500 for a batch: halved until the event the API fails on is alone; that event is held (tried
+  after the rest) and, after ``set_aside_after`` lone failures while the API stored other
+  events, moved to the ``rejected`` table with the reason;
 * 401/403: logged as errors and retried with the same backoff; nothing is dropped;
-* 422 for a batch: the event the API names (or, failing that, the one found by halving the
-  batch) is moved to the ``rejected`` table with the reason; the rest goes on at once;
-* a corrupt outbox file at start: logged, renamed ``<file>.corrupt-<UTC time>``, the events
-  still readable in it copied into a fresh file.
+* 422 or 409 for a batch: the event the API names (or, failing that, the one found by halving
+  the batch) is moved to the ``rejected`` table with the reason; the rest goes on at once;
+* a damaged outbox file at start (corrupt, 0 bytes, a cut WAL): logged, kept aside as
+  ``<file>.corrupt-<UTC time>``, every event still readable in it (tables, rebuilt header, raw
+  pages: ``gatewatch.sinks.salvage``) copied into a fresh file, no image deleted;
+* a full disk: ``OutboxSink`` holds events in memory (``gatewatch.sinks.hold``) and writes
+  them to the outbox when the disk takes them again.
 
 Disk bound (``max_disk_mb``, database pages plus evidence copies): events are never dropped.
 When over the bound, first delivered events whose images are done are purged, then pending
