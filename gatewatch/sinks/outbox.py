@@ -1177,6 +1177,7 @@ class OutboxSink:
                 batch = batch[: self._batch_limit]
                 continue
             self._delivered(batch, ack)
+            self._retry_held()  # due held events get their turn under a steady stream too
             return True
         return self._retry_held()
 
