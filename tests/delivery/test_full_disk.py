@@ -158,3 +158,18 @@ def test_memory_bound_drops_images_before_events(small_disk: SmallDisk, api: Api
     assert {str(e.event_id) for e in events} <= set(api.event_ids())
     with_image = {e for e, role in api.evidence() if role == "crop"} & {str(e.event_id) for e in events}
     assert with_image == {str(e.event_id) for e in events[10 - kept :]}
+
+
+def test_memory_bound_drops_oldest_events_only_when_events_alone_exceed_it() -> None:
+    from gatewatch.sinks.hold import HeldEvents
+
+    events = [make_crossing(i) for i in range(5)]
+    sizes = [len(e.model_dump_json()) for e in events]
+    held = HeldEvents(max_bytes=sum(sizes[2:]))  # room for the three newest events, no more
+    photo = b"\xff\xd8\xff" + b"\0" * 5000
+    for event in events:
+        held.put(event, [("crop", photo, "image/jpeg", ".jpg")])
+    assert (len(held), held.dropped_images, held.dropped_events, held.bytes) == (3, 5, 2, sum(sizes[2:]))
+    stored: list[str] = []
+    assert held.drain(lambda event, images: stored.append(str(event.event_id))) == 3
+    assert stored == [str(e.event_id) for e in events[2:]]  # oldest first, the newest kept
