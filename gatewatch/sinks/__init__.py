@@ -7,13 +7,19 @@ outbox and MQTT sinks live beside it.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import sys
+import time
+from collections import deque
 from pathlib import Path
-from typing import IO, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from gatewatch.events import CrossingEvent, FlagEvent
 
 Event = CrossingEvent | FlagEvent
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -26,25 +32,75 @@ class EventSink(Protocol):
 
 
 class JsonlSink:
-    """Appends one JSON object per line to a file (``-`` for standard output), flushed per event."""
+    """Appends one JSON object per line to a file (``-`` for standard output), written per event.
 
-    def __init__(self, path: str | Path = "-") -> None:
+    A failed write (disk full, I/O error) does not end the run: the partial line is cut off, the
+    lines not written are held in memory (up to ``max_held_lines``, oldest dropped beyond) and
+    written, in order, with the next event once the disk takes them; an ERROR is logged at most
+    every 30 s with the counts.
+    """
+
+    def __init__(self, path: str | Path = "-", max_held_lines: int = 100_000) -> None:
         self.path = str(path)
-        if self.path == "-":
-            self._fh: IO[str] = sys.stdout
-        else:
+        self.max_held_lines = max_held_lines
+        self._fd: int | None = None
+        if self.path != "-":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
-        self.count = 0
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.count = 0  # lines written
+        self.dropped = 0  # lines dropped over max_held_lines
+        self.write_errors = 0
+        self._held: deque[bytes] = deque()
+        self._last_error_log = -1e9
+
+    @property
+    def held(self) -> int:
+        """Lines waiting for the disk."""
+        return len(self._held)
 
     def emit(self, event: Event) -> None:
-        self._fh.write(event.model_dump_json() + "\n")
-        self._fh.flush()
-        self.count += 1
+        line = event.model_dump_json() + "\n"
+        if self._fd is None:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            self.count += 1
+            return
+        self._held.append(line.encode("utf-8"))
+        while len(self._held) > self.max_held_lines:
+            self._held.popleft()
+            self.dropped += 1
+        self._write_held()
+
+    def _write_held(self) -> None:
+        assert self._fd is not None
+        while self._held:
+            data = self._held[0]
+            end = os.lseek(self._fd, 0, os.SEEK_END)
+            try:
+                written = 0
+                while written < len(data):
+                    written += os.write(self._fd, data[written:])
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, end)  # no half line in the file
+                self.write_errors += 1
+                if time.monotonic() - self._last_error_log >= 30.0:
+                    self._last_error_log = time.monotonic()
+                    log.error(
+                        "events file %s: cannot write (%s); %d lines held in memory, %d dropped; the run goes on",
+                        self.path, exc, len(self._held), self.dropped,
+                    )  # fmt: skip
+                return
+            self._held.popleft()
+            self.count += 1
 
     def close(self) -> None:
-        if self._fh is not sys.stdout:
-            self._fh.close()
+        if self._fd is not None:
+            self._write_held()
+            if self._held:
+                log.error("events file %s: %d lines could not be written before shutdown", self.path, len(self._held))
+            os.close(self._fd)
+            self._fd = None
 
 
 class MemorySink:

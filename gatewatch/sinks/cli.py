@@ -1,8 +1,11 @@
-"""``gatewatch outbox status|requeue``: look into an edge box's outbox file.
+"""``gatewatch outbox status|aside|resend``: look into an edge box's outbox file.
 
 ``status`` reads the file (read-only, safe while the edge process runs) and prints the
-backlog, its age, pending images, disk use and totals; ``--json`` for machines. ``requeue``
-puts events the API rejected back in the queue, once the cause is fixed (stop the edge first).
+backlog, its age, pending images, disk use and totals; ``--json`` for machines. ``aside``
+lists the events set aside (refused with 422/409, or failing alone with 500) with their
+reasons. ``resend`` (alias ``requeue``) puts them, or the ones named, back in the queue once
+the cause is fixed (stop the edge first; its next start sends them). ``import`` queues the events
+of a JSON-lines events file that the outbox does not hold (after an outbox was lost).
 """
 
 from __future__ import annotations
@@ -23,9 +26,24 @@ def register(subparsers: Any) -> None:
         "--rejected", action="store_true", help="also list rejected events with their reasons"
     )
     status.set_defaults(handler=_status)
-    requeue = commands.add_parser("requeue", help="send rejected events again (stop the edge process first)")
-    requeue.add_argument("--path", required=True, help="outbox SQLite file (delivery.outbox_path)")
-    requeue.set_defaults(handler=_requeue)
+    aside = commands.add_parser("aside", help="list the events set aside, with reasons")
+    aside.add_argument("--path", required=True, help="outbox SQLite file (delivery.outbox_path)")
+    aside.add_argument("--json", action="store_true", help="print one JSON list")
+    aside.set_defaults(handler=_aside)
+    resend = commands.add_parser(
+        "resend", aliases=["requeue"], help="queue set-aside events again (stop the edge process first)"
+    )
+    resend.add_argument("--path", required=True, help="outbox SQLite file (delivery.outbox_path)")
+    resend.add_argument(
+        "--event-id", action="append", dest="event_ids", metavar="ID", help="only this event (repeatable)"
+    )
+    resend.set_defaults(handler=_requeue)
+    imp = commands.add_parser(
+        "import", help="queue events from a JSON-lines events file that the outbox lacks (after a lost outbox)"
+    )
+    imp.add_argument("--path", required=True, help="outbox SQLite file (delivery.outbox_path)")
+    imp.add_argument("--jsonl", required=True, help="events file written by 'gatewatch run --events'")
+    imp.set_defaults(handler=_import)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -66,13 +84,43 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _aside(args: argparse.Namespace) -> int:
+    from gatewatch.sinks.outbox import Outbox
+
+    outbox = Outbox(args.path, read_only=True)
+    try:
+        rows = outbox.rejected()
+    finally:
+        outbox.close()
+    if args.json:
+        print(json.dumps([{"event_id": e, "reason": r, "status": s} for e, r, s in rows], indent=2))
+        return 0
+    for event_id, reason, status in rows:
+        print(f"{event_id}  HTTP {status}  {reason}")
+    print(f"{len(rows)} events set aside")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from gatewatch.sinks.outbox import Outbox
+
+    outbox = Outbox(args.path)
+    try:
+        with open(args.jsonl, encoding="utf-8") as fh:
+            queued, bad = outbox.import_events(fh)
+    finally:
+        outbox.close()
+    print(f"{queued} events queued from {args.jsonl}" + (f"; {bad} unreadable lines skipped" if bad else ""))
+    return 0 if not bad else 1
+
+
 def _requeue(args: argparse.Namespace) -> int:
     from gatewatch.sinks.outbox import Outbox
 
     outbox = Outbox(args.path)
     try:
-        count = outbox.requeue_rejected()
+        count = outbox.requeue_rejected(args.event_ids)
     finally:
         outbox.close()
-    print(f"{count} rejected events queued again")
-    return 0
+    print(f"{count} set-aside events queued again")
+    return 0 if args.event_ids is None or count == len(set(args.event_ids)) else 1

@@ -21,7 +21,9 @@ and in code::
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from gatewatch.sinks import EventSink
     from gatewatch.sinks.outbox import OutboxSink
 
+log = logging.getLogger(__name__)
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
@@ -77,6 +80,15 @@ class DeliveryConfig(_Strict):
     )
     retain_delivered_h: float = Field(
         24.0, ge=0, le=24 * 365, description="Keep delivered events this long for inspection, then purge."
+    )
+    set_aside_after: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description="Set an event aside after this many HTTP 500s sent alone while the API stored others.",
+    )
+    memory_mb: float = Field(
+        64.0, ge=1, le=100_000, description="Memory for events the disk will not take (full); images go first."
     )
     send_evidence: bool = Field(
         True, description="Upload the crop / snapshot / plate images after each event."
@@ -178,12 +190,26 @@ class MqttConfig(_Strict):
 def build_outbox_sink(delivery: DeliveryConfig) -> OutboxSink:
     """The ``OutboxSink`` for a delivery config (opens the outbox, starts the sender thread)."""
     from gatewatch.sinks.http import ApiClient
-    from gatewatch.sinks.outbox import Outbox, OutboxSink, RetryPolicy
+    from gatewatch.sinks.outbox import Outbox, OutboxError, OutboxSink, RetryPolicy
 
     key = delivery.resolved_api_key()
-    outbox = Outbox(
-        delivery.outbox_path, max_disk_mb=delivery.max_disk_mb, retain_delivered_h=delivery.retain_delivered_h
-    )
+
+    def open_outbox() -> Outbox:
+        return Outbox(
+            delivery.outbox_path, max_disk_mb=delivery.max_disk_mb, retain_delivered_h=delivery.retain_delivered_h
+        )
+
+    open_outbox.path = delivery.outbox_path  # type: ignore[attr-defined]  # shown by stats() until open
+    outbox: Outbox | None
+    try:
+        outbox = open_outbox()
+    except OutboxError as exc:
+        folder = delivery.outbox_path.resolve().parent
+        if not folder.is_dir() or shutil.disk_usage(folder).free >= 1_000_000:
+            raise
+        log.error("outbox %s cannot be opened on a full disk (%s); holding events in memory until it can",
+                  delivery.outbox_path, exc)  # fmt: skip
+        outbox = None
     client = ApiClient(
         delivery.api_url,
         key,
@@ -198,6 +224,9 @@ def build_outbox_sink(delivery: DeliveryConfig) -> OutboxSink:
         close_grace_s=delivery.close_grace_s,
         log_interval_s=delivery.log_interval_s,
         send_evidence=delivery.send_evidence,
+        set_aside_after=delivery.set_aside_after,
+        memory_mb=delivery.memory_mb,
+        opener=open_outbox,
     )
 
 

@@ -3,9 +3,9 @@
 The outbox sender (``gatewatch.sinks.outbox``) is its only user. Each call either returns the
 API's acknowledgement or raises one of the ``DeliveryError`` subclasses below, which tell the
 sender what to do: retry later (``TransientError``, ``AuthError``, ``ApiConfigError``; no sooner
-than a ``Retry-After`` the server sent with a 429 or 5xx), set one
-event aside (``BatchRejected``), split the batch (``BatchTooLarge``) or set one image aside
-(``EvidenceRejected``).
+than a ``Retry-After`` the server sent with a 429 or 5xx), isolate an event the API fails on
+(``ServerFault``, a 500), set one event aside (``BatchRejected``, ``BatchConflict``), split the
+batch (``BatchTooLarge``) or set one image aside (``EvidenceRejected``).
 
 Example::
 
@@ -69,6 +69,10 @@ class TransientError(DeliveryError):
     """Connection failure, timeout, 5xx or 429: retry with backoff."""
 
 
+class ServerFault(TransientError):
+    """HTTP 500 for a batch: an outage, or one event the API cannot store (the sender isolates it)."""
+
+
 class AuthError(DeliveryError):
     """401/403: the API key is missing, wrong or revoked. Never drops data; retried with backoff."""
 
@@ -84,6 +88,10 @@ class BatchRejected(DeliveryError):
         super().__init__(reason, status)
         self.index = index
         self.event_id = event_id
+
+
+class BatchConflict(BatchRejected):
+    """409 for a batch: an event id the API holds with different content; set that event aside."""
 
 
 class BatchTooLarge(DeliveryError):
@@ -150,6 +158,8 @@ class ApiClient:
         code = response.status_code
         if code in (401, 403):
             raise AuthError(f"API refused the key ({_short(response)})", code)
+        if code == 500:
+            raise ServerFault(_short(response), code, parse_retry_after(response.headers.get("Retry-After")))
         if code >= 500 or code in (408, 429):
             raise TransientError(_short(response), code, parse_retry_after(response.headers.get("Retry-After")))
 
@@ -166,21 +176,22 @@ class ApiClient:
             return BatchAck(accepted=int(data.get("accepted", 0)), duplicates=int(data.get("duplicates", 0)))
         if code == 413:
             raise BatchTooLarge(_short(response), code)
-        if code in (400, 422):
+        if code in (400, 409, 422):
+            error_type = BatchConflict if code == 409 else BatchRejected
             detail = _detail(response)
             if isinstance(detail, dict) and ("index" in detail or "event_id" in detail):
                 index = detail.get("index")
                 event_id = detail.get("event_id")
                 error = detail.get("error", detail)
                 reason = error if isinstance(error, str) else json.dumps(error, ensure_ascii=False)[:1000]
-                raise BatchRejected(
+                raise error_type(
                     reason,
                     code,
                     index if isinstance(index, int) else None,
                     None if event_id is None else str(event_id),
                 )
             # No event named (e.g. a framework-level validation error): the sender bisects.
-            raise BatchRejected(_short(response), code, None, None)
+            raise error_type(_short(response), code, None, None)
         raise ApiConfigError(
             f"unexpected answer from {EVENTS_PATH} ({_short(response)}); is api_url right?", code
         )

@@ -10,13 +10,20 @@ interrupted upload resumes where it stopped.
 
 Failures:
 
-* connection errors, timeouts, 5xx, 429: retried with exponential backoff and jitter (tenacity),
-  waiting at least the ``Retry-After`` the server sent (seconds or an HTTP date, capped at an hour);
+* connection errors, timeouts, 5xx, 429 (an outage): retried with exponential backoff and jitter
+  (tenacity), waiting at least the ``Retry-After`` the server sent (seconds or an HTTP date,
+  capped at an hour); never sets an event aside;
+* 500 for a batch: halved until the event the API fails on is alone; that event is held (tried
+  after the rest) and, after ``set_aside_after`` lone failures while the API stored other
+  events, moved to the ``rejected`` table with the reason;
 * 401/403: logged as errors and retried with the same backoff; nothing is dropped;
-* 422 for a batch: the event the API names (or, failing that, the one found by halving the
-  batch) is moved to the ``rejected`` table with the reason; the rest goes on at once;
-* a corrupt outbox file at start: logged, renamed ``<file>.corrupt-<UTC time>``, the events
-  still readable in it copied into a fresh file.
+* 422 or 409 for a batch: the event the API names (or, failing that, the one found by halving
+  the batch) is moved to the ``rejected`` table with the reason; the rest goes on at once;
+* a damaged outbox file at start (corrupt, 0 bytes, a cut WAL): logged, kept aside as
+  ``<file>.corrupt-<UTC time>``, every event still readable in it (tables, rebuilt header, raw
+  pages: ``gatewatch.sinks.salvage``) copied into a fresh file, no image deleted;
+* a full disk: ``OutboxSink`` holds events in memory (``gatewatch.sinks.hold``) and writes
+  them to the outbox when the disk takes them again.
 
 Disk bound (``max_disk_mb``, database pages plus evidence copies): events are never dropped.
 When over the bound, first delivered events whose images are done are purged, then pending
@@ -41,7 +48,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,19 +57,24 @@ from tenacity import RetryCallState, Retrying, retry_if_not_exception_type, wait
 
 from gatewatch.errors import GatewatchError
 from gatewatch.events import CrossingEvent, FlagEvent, parse_event
+from gatewatch.sinks.hold import HeldEvents
 from gatewatch.sinks.http import (
     ApiClient,
     ApiConfigError,
     AuthError,
+    BatchAck,
     BatchRejected,
     BatchTooLarge,
     DeliveryError,
     EvidenceRejected,
+    ServerFault,
 )
+from gatewatch.sinks.salvage import carve_events, damage_of, read_outbox
 
 log = logging.getLogger(__name__)
 
 Event = CrossingEvent | FlagEvent
+Image = tuple[str, bytes, str, str]  # role, bytes, content type, file suffix
 T = TypeVar("T")
 
 SCHEMA_VERSION = "1"
@@ -145,6 +157,11 @@ class OutboxStats:
     max_backlog: int
     last_delivery_at: str | None
     last_error: str | None
+    held_in_memory: int = 0  # events the disk would not take, kept in memory (OutboxSink)
+    held_in_memory_bytes: int = 0
+    dropped_images_total: int = 0  # images dropped from memory to keep events (this run)
+    dropped_events_total: int = 0  # events dropped from memory over its bound (this run)
+    store_errors_total: int = 0  # failed attempts to store an event (this run)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -158,7 +175,19 @@ class OutboxStats:
             f"{self.max_disk_bytes / 1e6:.0f} MB; delivered {self.delivered_total} "
             f"(duplicates {self.duplicates_total}), rejected {self.rejected_total}, "
             f"images sent {self.evidence_sent_total} pruned {self.evidence_pruned_total}"
+            + (
+                f"; NOT STORED: {self.held_in_memory} events held in memory "
+                f"({self.held_in_memory_bytes / 1e6:.1f} MB), dropped {self.dropped_images_total} images "
+                f"and {self.dropped_events_total} events"
+                if self.held_in_memory or self.dropped_events_total or self.dropped_images_total
+                else ""
+            )
         )
+
+    @classmethod
+    def unopened(cls, path: Path, max_disk_bytes: int) -> OutboxStats:
+        """The figures of an outbox that could not be opened yet (disk full at start)."""
+        return cls(str(path), 0, None, 0, 0, 0, 0, 0, max_disk_bytes, 0, 0, 0, 0, 0, 0, 0, 0, None, "not open")
 
 
 @dataclass(frozen=True)
@@ -274,6 +303,7 @@ class Outbox:
             conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # takes effect on a new file only
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA wal_autocheckpoint = 1")  # each commit into the main file: a cut WAL loses nothing
             conn.executescript(_SCHEMA)
         except BaseException:
             conn.close()
@@ -281,26 +311,35 @@ class Outbox:
         return conn
 
     def _open_or_recover(self) -> sqlite3.Connection:
+        damage = damage_of(self.path)
+        if damage is None:
+            try:
+                conn = self._connect()
+            except sqlite3.DatabaseError as exc:
+                if not _is_corruption(exc):
+                    raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
+                damage = str(exc)
+            else:
+                self._conn = conn
+                self._check_format()
+                return conn
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        log.error(
+            "outbox %s is corrupt (%s): kept aside as %s; starting a fresh outbox with what can be read",
+            self.path, damage, aside,
+        )  # fmt: skip
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(f"{self.path}{suffix}")
+            if src.exists():
+                src.rename(f"{aside}{suffix}")
         try:
             conn = self._connect()
-        except sqlite3.DatabaseError as exc:
-            if not _is_corruption(exc):
-                raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
-            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-            aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-            log.error(
-                "outbox %s is corrupt (%s): moved aside to %s; starting a fresh outbox and copying what can be read",
-                self.path, exc, aside,
-            )  # fmt: skip
-            for suffix in ("", "-wal", "-shm"):
-                src = Path(f"{self.path}{suffix}")
-                if src.exists():
-                    src.rename(f"{aside}{suffix}")
-            conn = self._connect()
-            self._conn = conn
-            self._salvage(aside)
+        except sqlite3.Error as exc:
+            raise OutboxError(f"cannot create a fresh outbox {self.path}: {exc}") from exc
         self._conn = conn
         self._check_format()
+        self._salvage(aside)
         return conn
 
     def _check_format(self) -> None:
@@ -317,78 +356,101 @@ class Outbox:
         elif row is None or row[0] != FORMAT_NAME:
             raise OutboxError(f"{self.path} is not a gatewatch outbox")
 
-    @staticmethod
-    def _readable_rows(
-        old: sqlite3.Connection, table: str, columns: str
-    ) -> tuple[list[tuple[Any, ...]], int]:
-        """Rows of ``table`` read in rowid windows, skipping windows on damaged pages."""
-        try:
-            top = old.execute("SELECT MAX(seq) FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()[0]
-        except sqlite3.Error:
-            top = None
-        top = int(top or 100_000)
-        rows: list[tuple[Any, ...]] = []
-        lost_windows = 0
-        for start in range(0, top + 1, 64):
-            try:
-                rows += old.execute(
-                    f"SELECT {columns} FROM {table} NOT INDEXED WHERE rowid > ? AND rowid <= ? ORDER BY rowid",
-                    (start, start + 64),
-                ).fetchall()
-            except sqlite3.Error:
-                lost_windows += 1
-        return rows, lost_windows
-
     def _salvage(self, aside: Path) -> None:
-        """Copy the events (undelivered and rejected) and pending images still readable in a corrupt file."""
-        saved = skipped = 0
-        try:
-            old = sqlite3.connect(f"file:{aside}?mode=ro", uri=True, isolation_level=None)
-            old.execute("PRAGMA writable_schema = ON")  # read on even when the schema page is odd
-        except sqlite3.Error as exc:
-            log.error("outbox salvage: cannot open %s (%s); nothing copied", aside, exc)
-            return
-        try:
-            events, lost = self._readable_rows(
-                old, "events", "event_id, kind, body, created_at, delivered_at"
-            )
-            rejected, lost_rej = self._readable_rows(
-                old, "rejected", "event_id, kind, body, created_at, reason, status, rejected_at"
-            )
-            images, _ = self._readable_rows(
-                old, "evidence", "event_id, role, file, content_type, size, state"
-            )
-        finally:
-            old.close()
+        """Copy every event still readable in the damaged file ``aside`` (tables, then raw pages) into this one.
+
+        Images in the evidence folder that a recovered event names are kept and queued; those no
+        recovered event names are moved to ``<aside>.evidence/``, never deleted.
+        """
+        found = read_outbox(aside)
+        blobs = [Path(f"{aside}{suffix}").read_bytes() for suffix in ("", "-wal") if Path(f"{aside}{suffix}").is_file()]
+        carved = carve_events(*blobs)
+        now = time.time()
+        events: dict[str, tuple[Any, ...]] = {}  # event_id -> (kind, body, created_at, delivered_at)
+        rejected: dict[str, tuple[Any, ...]] = {}
+        unreadable = 0
+        for event_id, kind, body, created_at, delivered_at in found.events:
+            try:
+                parse_event(body)
+            except (ValueError, TypeError):
+                unreadable += 1
+                continue
+            events[event_id] = (kind, body, created_at, delivered_at)
+        for row in found.rejected:
+            try:
+                parse_event(row[2])
+            except (ValueError, TypeError):
+                unreadable += 1
+                continue
+            rejected[row[0]] = row
+        from_pages = 0
+        for event_id, body in carved.items():
+            if event_id not in events and event_id not in rejected:
+                events[event_id] = (parse_event(body).kind, body, now, None)
+                from_pages += 1
+        linked = {(r[0], r[1]): r for r in found.evidence if r[5] == "pending"}
+        kept_images = 0
         with self._tx() as cur:
-            for row in events + rejected:
-                try:
-                    parse_event(row[2])
-                except ValueError:
-                    skipped += 1
-                    continue
-                if len(row) == 5:  # events
-                    if row[4] is not None:
-                        continue  # delivered already
-                    cur.execute(
-                        "INSERT OR IGNORE INTO events (event_id, kind, body, created_at) VALUES (?, ?, ?, ?)",
-                        row[:4],
-                    )
-                else:
-                    cur.execute("INSERT OR IGNORE INTO rejected VALUES (?, ?, ?, ?, ?, ?, ?)", row)
-                saved += 1
-            for event_id, role, file, ctype, size, state in images:
-                seq = cur.execute("SELECT seq FROM events WHERE event_id = ?", (event_id,)).fetchone()
-                if state == "pending" and seq and (self.evidence_dir / file).is_file():
+            for event_id, (kind, body, created_at, delivered_at) in events.items():
+                cur.execute(
+                    "INSERT OR IGNORE INTO events (event_id, kind, body, created_at, delivered_at) VALUES (?, ?, ?, ?, ?)",
+                    (event_id, kind, body, created_at, delivered_at),
+                )
+            cur.executemany("INSERT OR IGNORE INTO rejected VALUES (?, ?, ?, ?, ?, ?, ?)", list(rejected.values()))
+            totals = {k: v for k, v in found.meta.items() if k in _TOTALS or k in ("last_delivery_at", "created_at")}
+            if totals:
+                self._set_meta(cur, **totals)
+            seqs = dict(cur.execute("SELECT event_id, seq FROM events").fetchall())
+            named = {**{k: v[1] for k, v in events.items()}, **{k: v[2] for k, v in rejected.items()}}
+            for event_id, body in named.items():
+                for role, _source in evidence_paths(parse_event(body)):
+                    image = self._find_image(event_id, role, linked.get((event_id, role)))
+                    if image is None:
+                        continue
+                    file, ctype, size = image
                     cur.execute(
                         "INSERT OR IGNORE INTO evidence (event_id, role, event_seq, file, content_type, size)"
                         " VALUES (?, ?, ?, ?, ?, ?)",
-                        (event_id, role, seq[0], file, ctype, size),
+                        (event_id, role, seqs.get(event_id, 0), file, ctype, size),
                     )
+                    kept_images += 1
+            wanted = {r[0] for r in cur.execute("SELECT file FROM evidence WHERE state = 'pending'")}
+        moved = self._move_orphans_aside(wanted, Path(f"{aside}.evidence"))
+        pending = sum(1 for v in events.values() if v[3] is None)
         log.error(
-            "outbox salvage: copied %d undelivered/rejected events from %s (%d unreadable rows, %d damaged ranges)",
-            saved, aside, skipped, lost + lost_rej,
+            "outbox salvage from %s: kept %d events (%d undelivered, %d set aside; %d read from the tables%s, "
+            "%d carved from raw pages) and %d images. Not saved: %d damaged row ranges, %d unreadable rows, "
+            "%d images naming no recovered event (moved to %s)",
+            aside, len(events) + len(rejected), pending, len(rejected), len(events) - from_pages + len(rejected),
+            " after rebuilding the header" if found.header_repaired else "", from_pages, kept_images,
+            found.lost_ranges, unreadable, moved, f"{aside}.evidence",
         )  # fmt: skip
+
+    def _find_image(
+        self, event_id: str, role: str, row: tuple[Any, ...] | None
+    ) -> tuple[str, str, int] | None:
+        """``(file, content type, size)`` of the kept copy of one image of a recovered event, if it is whole."""
+        names = [row[2]] if row is not None else [f"{event_id}.{role}{sfx}" for _, _, sfx in _IMAGE_TYPES]
+        for name in names:
+            path = self.evidence_dir / name
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            kind = sniff_image(data)
+            if kind is not None:
+                return name, kind[0], len(data)
+        return None
+
+    def _move_orphans_aside(self, wanted: set[str], folder: Path) -> int:
+        """Move evidence files no kept event names (and half-written ones) to ``folder``; their count."""
+        moved = 0
+        for entry in sorted(self.evidence_dir.iterdir()):
+            if entry.is_file() and entry.name not in wanted:
+                folder.mkdir(exist_ok=True)
+                entry.rename(folder / entry.name)
+                moved += 1
+        return moved
 
     def _clean_evidence_dir(self) -> None:
         """Remove half-written copies and files no pending image refers to (a crash before commit)."""
@@ -407,7 +469,8 @@ class Outbox:
             try:
                 yield cur
             except BaseException:
-                cur.execute("ROLLBACK")
+                with suppress(sqlite3.Error):  # SQLite may have rolled back itself (disk full)
+                    cur.execute("ROLLBACK")
                 raise
             cur.execute("COMMIT")
 
@@ -443,9 +506,13 @@ class Outbox:
 
         Raises ``OutboxError`` when the event cannot be stored (disk full, I/O error).
         """
+        return self.store(event, self.read_evidence(event))
+
+    @staticmethod
+    def read_evidence(event: Event) -> list[Image]:
+        """The evidence images an event names, read now: ``(role, bytes, content type, suffix)``."""
         event_id = str(event.event_id)
-        body = event.model_dump_json()
-        images: list[tuple[str, bytes, str, str]] = []
+        images: list[Image] = []
         for role, source in evidence_paths(event):
             try:
                 data = Path(source).read_bytes()
@@ -463,6 +530,12 @@ class Outbox:
                 log.warning("event %s: evidence %s %s is not JPEG or PNG; not sent", event_id, role, source)
                 continue
             images.append((role, data, *kind))
+        return images
+
+    def store(self, event: Event, images: list[Image]) -> bool:
+        """Store an event and the images read for it (``read_evidence``); ``False`` if already stored."""
+        event_id = str(event.event_id)
+        body = event.model_dump_json()
         with self._lock:
             if self._conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone():
                 return False
@@ -494,16 +567,38 @@ class Outbox:
             self._pending += 1
             self._evidence_bytes += sum(len(d) for _, d, _, _ in images)
             self._max_backlog = max(self._max_backlog, self._pending)
-            self.enforce_bound()
+            try:
+                self.enforce_bound()
+            except sqlite3.Error as exc:  # the event is stored; purging waits for space
+                log.warning("outbox %s: cannot enforce the disk bound now (%s)", self.path, exc)
         return True
 
-    def pending_events(self, limit: int) -> list[PendingEvent]:
-        """The oldest undelivered events, in the order they were produced."""
+    def pending_events(self, limit: int, exclude: set[str] | frozenset[str] = frozenset()) -> list[PendingEvent]:
+        """The oldest undelivered events, in the order they were produced, leaving out ``exclude``."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT event_id, body FROM events WHERE delivered_at IS NULL ORDER BY seq LIMIT ?", (limit,)
+                "SELECT event_id, body FROM events WHERE delivered_at IS NULL ORDER BY seq LIMIT ?",
+                (limit + len(exclude),),
             ).fetchall()
-        return [PendingEvent(*row) for row in rows]
+        return [PendingEvent(*row) for row in rows if row[0] not in exclude][:limit]
+
+    def pending_event(self, event_id: str) -> PendingEvent | None:
+        """One undelivered event by id, or ``None`` (delivered, set aside or unknown)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT event_id, body FROM events WHERE event_id = ? AND delivered_at IS NULL", (event_id,)
+            ).fetchone()
+        return None if row is None else PendingEvent(*row)
+
+    def count_failure(self, event_id: str, reason: str) -> int:
+        """Count one failure of an event sent alone while the API stored others; the count so far."""
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE events SET attempts = attempts + 1 WHERE event_id = ? AND delivered_at IS NULL", (event_id,)
+            )
+            self._set_meta(cur, last_error=f"{_now_iso()} event {event_id}: {reason}"[:500])
+            row = cur.execute("SELECT attempts FROM events WHERE event_id = ?", (event_id,)).fetchone()
+        return 0 if row is None else int(row[0])
 
     def mark_delivered(self, event_ids: list[str], accepted: int, duplicates: int) -> None:
         """Record the API's acknowledgement of a batch."""
@@ -543,18 +638,44 @@ class Outbox:
             "outbox: API rejected event %s (HTTP %s): %s; set aside in 'rejected'", event_id, status, reason
         )
 
-    def requeue_rejected(self) -> int:
-        """Put rejected events back in the queue (after the API or the edge was fixed)."""
+    def requeue_rejected(self, event_ids: list[str] | None = None) -> int:
+        """Put set-aside events (all, or those named) back in the queue, once the cause is fixed."""
         with self._tx() as cur:
             rows = cur.execute(
                 "SELECT event_id, kind, body, created_at FROM rejected ORDER BY rejected_at"
             ).fetchall()
+            if event_ids is not None:
+                wanted = set(event_ids)
+                rows = [row for row in rows if row[0] in wanted]
             cur.executemany(
                 "INSERT OR IGNORE INTO events (event_id, kind, body, created_at) VALUES (?, ?, ?, ?)", rows
             )
-            cur.execute("DELETE FROM rejected")
+            cur.executemany("DELETE FROM rejected WHERE event_id = ?", [(row[0],) for row in rows])
             self._pending += len(rows)
         return len(rows)
+
+    def import_events(self, lines: Iterator[str] | list[str]) -> tuple[int, int]:
+        """Queue events from JSON lines (``gatewatch run --events``) this file does not hold; ``(queued, bad)``.
+
+        For an outbox lost or emptied by a fault: the API stores each event id once, so lines it
+        already has come back as duplicates, never as second rows. Images still on disk go too.
+        """
+        queued = bad = 0
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                event = parse_event(line)
+            except ValueError:
+                bad += 1
+                continue
+            with self._lock:
+                known = self._conn.execute(
+                    "SELECT 1 FROM rejected WHERE event_id = ?", (str(event.event_id),)
+                ).fetchone()
+            if not known and self.store(event, self.read_evidence(event)):
+                queued += 1
+        return queued, bad
 
     def note_error(self, message: str) -> None:
         """Remember the last delivery error (shown by ``outbox status``)."""
@@ -669,8 +790,10 @@ class Outbox:
             pending, oldest = q(
                 "SELECT COUNT(*), MIN(created_at) FROM events WHERE delivered_at IS NULL"
             ).fetchone()
-            images, image_bytes = q(
-                "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM evidence WHERE state = 'pending'"
+            all_image_bytes = q("SELECT COALESCE(SUM(size), 0) FROM evidence WHERE state = 'pending'").fetchone()[0]
+            images, image_bytes = q(  # those of set-aside events wait for a resend
+                "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM evidence WHERE state = 'pending' "
+                "AND event_id NOT IN (SELECT event_id FROM rejected)"
             ).fetchone()
             kept = q("SELECT COUNT(*) FROM events WHERE delivered_at IS NOT NULL").fetchone()[0]
             rejected = q("SELECT COUNT(*) FROM rejected").fetchone()[0]
@@ -686,7 +809,7 @@ class Outbox:
             pending_evidence_bytes=image_bytes,
             kept_delivered_events=kept,
             rejected_events=rejected,
-            disk_bytes=pages + image_bytes,
+            disk_bytes=pages + all_image_bytes,
             max_disk_bytes=self.max_disk_bytes,
             last_delivery_at=meta.get("last_delivery_at") or None,
             last_error=meta.get("last_error") or None,
@@ -735,11 +858,16 @@ class OutboxSink:
 
     ``close()`` flushes: it keeps delivering for up to ``close_grace_s``, then stops the thread
     and closes the file; whatever is left is sent by the next start.
+
+    When the disk will not take an event (full, I/O error) ``emit`` does not fail: the event is
+    held in memory (``memory_mb``; images dropped before events) and written to the outbox, in
+    order, as soon as the disk takes it. ``outbox=None`` with an ``opener`` starts without a file
+    (disk full at start) and opens it when it can.
     """
 
     def __init__(
         self,
-        outbox: Outbox,
+        outbox: Outbox | None,
         client: ApiClient,
         *,
         batch_size: int = 100,
@@ -749,8 +877,20 @@ class OutboxSink:
         send_evidence: bool = True,
         images_per_cycle: int = 8,
         idle_poll_s: float = 1.0,
+        set_aside_after: int = 5,
+        memory_mb: float = 64.0,
+        opener: Callable[[], Outbox] | None = None,
+        store_retry_s: float = 1.0,
     ) -> None:
+        if outbox is None and opener is None:
+            raise ValueError("give an outbox or an opener")
         self.outbox = outbox
+        self.opener = opener
+        self.store_retry_s = store_retry_s
+        self._memory = HeldEvents(int(memory_mb * 1e6))
+        self._store_errors = 0
+        self._last_store_try = 0.0
+        self._last_store_log = -1e9
         self.client = client
         self.batch_size = batch_size
         self.retry = retry or RetryPolicy()
@@ -759,7 +899,11 @@ class OutboxSink:
         self.send_evidence = send_evidence
         self.images_per_cycle = images_per_cycle
         self.idle_poll_s = idle_poll_s
+        self.set_aside_after = set_aside_after
         self._batch_limit = batch_size
+        self._accepted = 0  # events the API stored new since this sender started
+        self._held: dict[str, tuple[float, int]] = {}  # event failing alone: (next try, self._accepted then)
+        self._unproven = 0  # events failing alone in a row with nothing stored in between
         self._work = threading.Event()  # new events or close: look for work now
         self._wake = threading.Event()  # cut a backoff sleep short (close, stop)
         self._closing = threading.Event()
@@ -769,19 +913,65 @@ class OutboxSink:
         self._last_purge = 0.0
         self._failing = False
         self._thread = threading.Thread(target=self._run, name="gatewatch-outbox-sender", daemon=True)
-        pending = outbox.pending_count
-        if pending:
+        pending = outbox.pending_count if outbox is not None else 0
+        if pending and outbox is not None:
             log.info("outbox %s: resuming a backlog of %d events", outbox.path, pending)
         self._thread.start()
 
     # -- EventSink -------------------------------------------------------------------------
 
     def emit(self, event: Event) -> None:
-        """Store the event durably (raises ``OutboxError`` if it cannot), then wake the sender."""
+        """Store the event durably (or hold it in memory when the disk will not take it), then wake the sender."""
         if self._closed:
             raise OutboxError("outbox sink is closed")
-        self.outbox.add(event)
+        images = Outbox.read_evidence(event)
+        if self.outbox is not None and not len(self._memory):
+            try:
+                self.outbox.store(event, images)
+            except OutboxError as exc:
+                self._store_failed(exc)
+            else:
+                self._work.set()
+                return
+        dropped_images, dropped_events = self._memory.put(event, images)
+        if dropped_events:
+            log.error(
+                "outbox: memory bound of %.0f MB reached while the disk is full: dropped the %d oldest held "
+                "events (%d so far)", self._memory.max_bytes / 1e6, dropped_events, self._memory.dropped_events,
+            )  # fmt: skip
         self._work.set()
+
+    def _store_failed(self, exc: Exception) -> None:
+        """Count a failed store; log an ERROR at most every 30 s."""
+        self._store_errors += 1
+        if time.monotonic() - self._last_store_log >= 30.0:
+            self._last_store_log = time.monotonic()
+            log.error(
+                "outbox: cannot store events (%s); holding %d in memory (%.1f of %.0f MB), dropped so far "
+                "%d images and %d events; the other sinks still get every event",
+                exc, len(self._memory), self._memory.bytes / 1e6, self._memory.max_bytes / 1e6,
+                self._memory.dropped_images, self._memory.dropped_events,
+            )  # fmt: skip
+
+    def _catch_up(self) -> None:
+        """Open the outbox if it is not open, then write the events held in memory (sender thread)."""
+        if self.outbox is not None and not len(self._memory):
+            return
+        if time.monotonic() - self._last_store_try < self.store_retry_s:
+            return
+        self._last_store_try = time.monotonic()
+        try:
+            if self.outbox is None:
+                assert self.opener is not None
+                self.outbox = self.opener()
+                log.warning("outbox %s opened (the disk takes writes again)", self.outbox.path)
+            held = len(self._memory)
+            stored = self._memory.drain(self.outbox.store)
+        except OutboxError as exc:
+            self._store_failed(exc)
+            return
+        if held:
+            log.warning("outbox: the disk takes events again; wrote the %d events held in memory", stored)
 
     def close(self) -> None:
         """Deliver what is pending for up to ``close_grace_s``, then stop the sender and close the file."""
@@ -798,20 +988,48 @@ class OutboxSink:
             self._thread.join(self.client.timeout_s + 2.0)
         if self._thread.is_alive():
             log.error("outbox sender did not stop; closing anyway (the backlog is safe on disk)")
-        stats = self.outbox.stats()
+        self._last_store_try = 0.0
+        self._catch_up()
+        lost = self._memory.take_all()
+        if lost:
+            log.error(
+                "outbox: %d events held in memory could not be stored before shutdown and are lost: %s",
+                len(lost), ", ".join(str(e.event_id) for e in lost[:20]) + (" ..." if len(lost) > 20 else ""),
+            )  # fmt: skip
+        stats = self.stats()
         log.info("outbox closed: %s", stats.summary())
         self.client.close()
-        self.outbox.close()
+        if self.outbox is not None:
+            self.outbox.close()
 
     def stats(self) -> OutboxStats:
-        return self.outbox.stats()
+        """The outbox's figures plus what is held in memory (disk full)."""
+        outbox = self.outbox
+        if outbox is None:
+            path = getattr(self.opener, "path", None) or Path("(not open)")
+            base = OutboxStats.unopened(Path(path), 0)
+        else:
+            base = outbox.stats()
+        return replace(
+            base,
+            held_in_memory=len(self._memory),
+            held_in_memory_bytes=self._memory.bytes,
+            dropped_images_total=self._memory.dropped_images,
+            dropped_events_total=self._memory.dropped_events,
+            store_errors_total=self._store_errors,
+        )
 
     def wait_idle(self, timeout_s: float) -> bool:
-        """Block until nothing is pending (events and images) or the timeout passes."""
+        """Block until nothing is pending (events and images, on disk or in memory) or the timeout passes."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            s = self.outbox.stats()
-            if s.pending_events == 0 and (not self.send_evidence or s.pending_evidence == 0):
+            s = self.stats()
+            if (
+                self.outbox is not None
+                and s.held_in_memory == 0
+                and s.pending_events == 0
+                and (not self.send_evidence or s.pending_evidence == 0)
+            ):
                 return True
             time.sleep(0.05)
         return False
@@ -820,6 +1038,13 @@ class OutboxSink:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self._catch_up()
+            if self.outbox is None:  # disk full since the start: no file yet
+                if self._closing.is_set():
+                    break
+                self._work.wait(min(self.idle_poll_s, self.store_retry_s))
+                self._work.clear()
+                continue
             try:
                 did = self._with_retry(self._cycle)
             except _Stopped:
@@ -832,7 +1057,10 @@ class OutboxSink:
                     self._work.clear()
                 if time.monotonic() - self._last_purge > 600:
                     self._last_purge = time.monotonic()
-                    self.outbox.purge_expired()
+                    try:
+                        self.outbox.purge_expired()
+                    except sqlite3.Error as exc:
+                        log.warning("outbox: purge of old delivered events failed (%s)", exc)
 
     def _with_retry(self, fn: Callable[[], T]) -> T:
         backoff = wait_exponential(multiplier=self.retry.initial_s, max=self.retry.max_s) + wait_random(
@@ -895,8 +1123,9 @@ class OutboxSink:
     def _maybe_log(self) -> None:
         if time.monotonic() - self._last_log >= self.log_interval_s:
             self._last_log = time.monotonic()
-            level = logging.WARNING if self._failing else logging.INFO
-            log.log(level, "outbox %s: %s", self.outbox.path.name, self.outbox.stats().summary())
+            stats = self.stats()
+            level = logging.WARNING if self._failing or stats.held_in_memory else logging.INFO
+            log.log(level, "outbox %s: %s", Path(stats.path).name, stats.summary())
 
     def _check_stop(self) -> None:
         if self._stop.is_set():
@@ -905,6 +1134,7 @@ class OutboxSink:
     def _cycle(self) -> bool:
         """One batch of events, then a few images; ``True`` if anything was sent."""
         self._check_stop()
+        self._catch_up()
         did = self._send_events()
         if self.send_evidence:
             did = self._send_images() or did
@@ -912,22 +1142,32 @@ class OutboxSink:
         return did
 
     def _send_events(self) -> bool:
-        batch = self.outbox.pending_events(self._batch_limit)
+        """Deliver the oldest batch, isolating events the API fails on; ``True`` if a batch went."""
+        skip = set(self._held)
+        batch = self.outbox.pending_events(self._batch_limit, skip)
         while batch:
             self._check_stop()
             try:
                 ack = self.client.post_events([item.body for item in batch])
-            except BatchRejected as exc:
+            except BatchRejected as exc:  # 422 or 409: one event is wrong or conflicts
                 bad = self._locate(exc, batch)
                 if bad is None:
                     batch = batch[: len(batch) // 2]  # the API did not say which: halve until one is left
                     continue
-                self.outbox.reject(bad.event_id, exc.reason, exc.status)
+                self._set_aside(bad, exc.reason, exc.status)
                 batch = [item for item in batch if item is not bad]
+                continue
+            except ServerFault as exc:  # a 500: an outage, or one event the API cannot store
+                if len(batch) > 1:
+                    batch = batch[: len(batch) // 2]
+                    continue
+                self._failed_alone(batch[0], exc)
+                skip.add(batch[0].event_id)
+                batch = self.outbox.pending_events(self._batch_limit, skip)
                 continue
             except BatchTooLarge as exc:
                 if len(batch) == 1:
-                    self.outbox.reject(batch[0].event_id, exc.reason, exc.status)
+                    self._set_aside(batch[0], exc.reason, exc.status)
                     batch = []
                     continue
                 self._batch_limit = max(1, len(batch) // 2)
@@ -936,9 +1176,75 @@ class OutboxSink:
                 )
                 batch = batch[: self._batch_limit]
                 continue
-            self.outbox.mark_delivered([item.event_id for item in batch], ack.accepted, ack.duplicates)
+            self._delivered(batch, ack)
+            self._retry_held()  # due held events get their turn under a steady stream too
             return True
-        return False
+        return self._retry_held()
+
+    def _delivered(self, batch: list[PendingEvent], ack: BatchAck) -> None:
+        self.outbox.mark_delivered([item.event_id for item in batch], ack.accepted, ack.duplicates)
+        self._accepted += ack.accepted
+        self._unproven = 0
+        for item in batch:
+            self._held.pop(item.event_id, None)
+
+    def _set_aside(self, item: PendingEvent, reason: str, status: int | None) -> None:
+        self.outbox.reject(item.event_id, reason, status)
+        self._held.pop(item.event_id, None)
+
+    def _failed_alone(self, item: PendingEvent, exc: ServerFault) -> None:
+        """An event the API answered 500 for when sent alone: count it only if the API stored others since.
+
+        Then hold it (tried after the rest, with its own backoff) or, after ``set_aside_after``
+        such failures, set it aside. When the API stored nothing since (it fails for everyone:
+        an outage), the error goes up and the whole sender backs off; nothing is counted.
+        """
+        _, accepted_before = self._held.get(item.event_id, (0.0, 0))
+        if self._accepted <= accepted_before:
+            self._held[item.event_id] = (time.monotonic(), self._accepted)  # try the others first
+            self._unproven += 1
+            if self._unproven >= 2 or not self.outbox.pending_events(1, set(self._held)):
+                raise exc  # the API stores nothing at all: back off as for an outage
+            return
+        failures = self.outbox.count_failure(item.event_id, exc.reason)
+        if failures >= self.set_aside_after:
+            self._set_aside(
+                item,
+                f"HTTP {exc.status} {failures} times when sent alone while the API stored other events: {exc.reason}",
+                exc.status,
+            )
+            return
+        delay = min(self.retry.max_s, self.retry.initial_s * 2 ** (failures - 1))
+        self._held[item.event_id] = (time.monotonic() + delay, self._accepted)
+        log.warning(
+            "outbox: API fails on event %s alone (%s), %d of %d before it is set aside; delivering the rest",
+            item.event_id, exc.reason, failures, self.set_aside_after,
+        )  # fmt: skip
+
+    def _retry_held(self) -> bool:
+        """Send each held event whose wait is over, alone; ``True`` if one was delivered or set aside."""
+        did = False
+        for event_id, (due, _) in sorted(self._held.items(), key=lambda kv: kv[1][0]):
+            if due > time.monotonic():
+                continue
+            self._check_stop()
+            item = self.outbox.pending_event(event_id)
+            if item is None:  # delivered, set aside or requeued meanwhile
+                self._held.pop(event_id, None)
+                continue
+            try:
+                ack = self.client.post_events([item.body])
+            except (BatchRejected, BatchTooLarge) as exc:
+                self._set_aside(item, exc.reason, exc.status)
+                did = True
+                continue
+            except ServerFault as exc:
+                self._failed_alone(item, exc)
+                did = did or event_id not in self._held
+                continue
+            self._delivered([item], ack)
+            did = True
+        return did
 
     @staticmethod
     def _locate(exc: BatchRejected, batch: list[PendingEvent]) -> PendingEvent | None:

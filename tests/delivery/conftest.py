@@ -167,3 +167,75 @@ def wait_for(predicate, timeout_s: float, interval_s: float = 0.05) -> bool:  # 
             return True
         time.sleep(interval_s)
     return bool(predicate())
+
+
+class FaultProxy:
+    """A reverse proxy in front of the real API that fails on chosen events, as a buggy or stricter API would.
+
+    A batch holding an id in ``poisoned`` gets a 500 (the API "crashes" on it); one holding an id in
+    ``conflicting`` gets a 409 naming it (as the API answers an id re-sent with other content);
+    ``outage`` set to a status answers every request with it. Everything else is forwarded.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.poisoned: set[str] = set()
+        self.conflicting: set[str] = set()
+        self.outage: int | None = None
+        self.answers: list[int] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _answer(self, status: int, body: bytes) -> None:
+                proxy.answers.append(status)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _handle(self) -> None:
+                import json
+
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if proxy.outage is not None:
+                    self._answer(proxy.outage, b'{"detail": "outage"}')
+                    return
+                if self.command == "POST":
+                    ids = [e.get("event_id") for e in json.loads(body).get("events", [])]
+                    if proxy.poisoned & set(ids):
+                        self._answer(500, b"Internal Server Error")
+                        return
+                    for index, event_id in enumerate(ids):
+                        if event_id in proxy.conflicting:
+                            detail = {"index": index, "event_id": event_id,
+                                      "error": "event_id already stored with different content"}  # fmt: skip
+                            self._answer(409, json.dumps({"detail": detail}).encode())
+                            return
+                headers = {k: v for k, v in self.headers.items() if k.lower() in ("x-api-key", "content-type")}
+                answer = httpx.request(self.command, upstream + self.path, headers=headers, content=body, timeout=10)
+                self._answer(answer.status_code, answer.content)
+
+            do_POST = do_PUT = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fault_proxy(api: ApiServer) -> Iterator[FaultProxy]:
+    """A ``FaultProxy`` in front of the module's API."""
+    proxy = FaultProxy(api.url)
+    yield proxy
+    proxy.close()
