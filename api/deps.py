@@ -13,10 +13,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gatewatch.api.auth import decode_token, lookup_api_key
+from gatewatch.api.auth import lookup_api_key, user_for_token
 from gatewatch.api.models import ApiKey, User
 from gatewatch.api.settings import Settings
 
@@ -50,13 +49,7 @@ def edge_key(session: SessionDep, key: Annotated[str | None, Depends(api_key_hea
 
 
 def _user_from_token(request: Request, session: Session, token: str | None) -> User | None:
-    if not token:
-        return None
-    claims = decode_token(request.app.state.jwt_secret, token)
-    if claims is None:
-        return None
-    user = session.scalar(select(User).where(User.username == claims["sub"]))
-    return None if user is None or user.disabled else user
+    return user_for_token(session, request.app.state.jwt_secret, token) if token else None
 
 
 def current_user(request: Request, session: SessionDep, token: Annotated[str | None, Depends(bearer)]) -> User:
