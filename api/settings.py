@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     password_workers: int = Field(
         2, ge=1, le=32, description="Threads that run bcrypt for sign-in and password change (nothing else waits on them)."
     )
+    metrics_token: SecretStr | None = Field(
+        None, min_length=32, description="Static bearer secret a Prometheus scraper may use for /metrics (32+ chars)."
+    )
     max_batch_events: int = Field(500, ge=1, le=100_000, description="Most events one ingest batch may hold.")
     max_upload_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="Largest evidence image accepted.")
     timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time zone for day buckets and 'today'.")
