@@ -30,6 +30,7 @@ from gatewatch.api.login_throttle import LoginThrottle
 from gatewatch.api.metrics import ApiMetrics
 from gatewatch.api.review import open_flag_count
 from gatewatch.api.routers import auth, crossings, events, flags, health, holds, ui, users
+from gatewatch.api.security_headers import SecurityHeadersMiddleware
 from gatewatch.api.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -124,4 +125,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(LatencyMiddleware, metrics=metrics)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
