@@ -165,9 +165,9 @@ SCRAPER_SECRET = "scraper-" + "s" * 40
 @pytest.fixture(scope="module")
 def scraped(env: Env) -> Iterator[TestClient]:
     """The env's database behind an app that also takes ``GATEWATCH_METRICS_TOKEN``."""
-    from gatewatch.api.app import create_app
-
     from pydantic import SecretStr
+
+    from gatewatch.api.app import create_app
 
     app = create_app(env.settings.model_copy(update={"metrics_token": SecretStr(SCRAPER_SECRET)}))
     with TestClient(app) as c:
