@@ -49,15 +49,20 @@ def _admit(request: Request, username: str) -> _Candidate:
         return _Candidate(attempt, user.password_hash if user else None, user.disabled if user else True)
 
 
+def token_for(request: Request, user: User) -> Token:
+    """A fresh bearer token for ``user`` at its current token version."""
+    ttl = timedelta(minutes=request.app.state.settings.token_ttl_minutes)
+    return Token(access_token=create_token(request.app.state.jwt_secret, user, ttl),
+                 expires_in=int(ttl.total_seconds()), role=user.role)
+
+
 def _issue(request: Request, attempt: Attempt) -> Token | None:
     with request.app.state.sessionmaker() as session:
         request.app.state.login_throttle.succeeded(session, attempt)
         user = session.scalar(select(User).where(User.username == attempt.username))
         if user is None or user.disabled:  # deleted or disabled while bcrypt ran
             return None
-        ttl = timedelta(minutes=request.app.state.settings.token_ttl_minutes)
-        return Token(access_token=create_token(request.app.state.jwt_secret, user, ttl),
-                     expires_in=int(ttl.total_seconds()), role=user.role)
+        return token_for(request, user)
 
 
 async def run_bcrypt(request: Request, fn: Callable[..., T], *args: object) -> T:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi import APIRouter, HTTPException, Request, status
 from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from gatewatch.api.auth import (
     check_password,
-    create_token,
     create_user,
     find_user,
     hash_password,
@@ -17,8 +16,9 @@ from gatewatch.api.auth import (
     set_disabled,
 )
 from gatewatch.api.deps import AdminDep, OperatorDep, SessionDep
+from gatewatch.api.login_throttle import Attempt
 from gatewatch.api.models import ApiKey, User, utcnow
-from gatewatch.api.routers.auth import THROTTLED, client_address, run_bcrypt
+from gatewatch.api.routers.auth import THROTTLED, client_address, run_bcrypt, token_for
 from gatewatch.api.schemas import KeyCreated, KeyIn, KeyOut, PasswordChange, Token, UserIn, UserOut
 from gatewatch.errors import ConfigError
 
@@ -31,6 +31,25 @@ def me(user: OperatorDep) -> User:
     return user
 
 
+def _admit_password_change(request: Request, session: Session, user: User) -> Attempt:
+    attempt = request.app.state.login_throttle.admit(session, user.username, client_address(request))
+    session.close()  # hold no database connection while bcrypt runs
+    return attempt
+
+
+def _store_password(request: Request, user: User, new_hash: str, attempt: Attempt) -> Token | None:
+    with request.app.state.sessionmaker() as session:
+        request.app.state.login_throttle.succeeded(session, attempt)
+        current = session.get(User, user.id)
+        if current is None or current.disabled or current.token_version != user.token_version:
+            return None  # signed out, disabled or changed elsewhere while bcrypt ran
+        current.password_hash = new_hash
+        current.token_version = User.token_version + 1  # in SQL: a racing sign-out is not lost
+        session.commit()
+        session.refresh(current)
+        return token_for(request, current)
+
+
 @router.post("/users/me/password", response_model=Token, responses={
     403: {"description": "Current password is wrong"}, 429: {"description": "Too many failed attempts"}})
 async def change_password(request: Request, body: PasswordChange, session: SessionDep, user: OperatorDep) -> Token:
@@ -38,30 +57,21 @@ async def change_password(request: Request, body: PasswordChange, session: Sessi
 
     A wrong current password counts as a failed sign-in (same throttle).
     """
-    throttle, stored_hash = request.app.state.login_throttle, user.password_hash
-    attempt = throttle.admit(session, user.username, client_address(request))
+    attempt = await run_in_threadpool(_admit_password_change, request, session, user)
     if attempt.retry_after_s is not None:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, THROTTLED,
                             headers={"Retry-After": str(attempt.retry_after_s)})
-    session.close()  # hold no database connection while bcrypt runs
-    if not await run_bcrypt(request, check_password, body.current_password, stored_hash):
+    if not await run_bcrypt(request, check_password, body.current_password, user.password_hash):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "current password is wrong")
     try:
         new_hash = await run_bcrypt(request, hash_password, body.new_password)
     except ConfigError as exc:  # over bcrypt's 72 bytes
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    with request.app.state.sessionmaker() as fresh:
-        throttle.succeeded(fresh, attempt)
-        me_now = fresh.get(User, user.id)
-        if me_now is None or me_now.disabled:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token")
-        me_now.password_hash = new_hash
-        me_now.token_version = User.token_version + 1  # in SQL: a racing sign-out is not lost
-        fresh.commit()
-        fresh.refresh(me_now)
-        ttl = request.app.state.settings.token_ttl_minutes * 60
-        return Token(access_token=create_token(request.app.state.jwt_secret, me_now, timedelta(seconds=ttl)),
-                     expires_in=ttl, role=me_now.role)
+    token = await run_in_threadpool(_store_password, request, user, new_hash, attempt)
+    if token is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return token
 
 
 @router.get("/users", response_model=list[UserOut])

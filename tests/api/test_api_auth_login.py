@@ -116,6 +116,19 @@ def test_success_clears_the_username_count_but_not_the_address_count(throttled: 
         assert_throttled(login(c, "ghost", "wrong-password"))  # and 5 from this address
 
 
+def test_wrong_current_passwords_count_as_failed_sign_ins(throttled: FastAPI) -> None:
+    name = fresh_user(throttled)
+    with from_address(throttled) as c:
+        token = login(c, name, "right-password").json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        body = {"current_password": "wrong-password", "new_password": "another-password"}
+        codes = [c.post("/api/v1/users/me/password", headers=auth, json=body).status_code for _ in range(PER_USER)]
+        assert codes == [403] * PER_USER
+        assert_throttled(c.post("/api/v1/users/me/password", headers=auth,
+                                json={**body, "current_password": "right-password"}))
+        assert_throttled(login(c, name, "right-password"))
+
+
 @pytest.fixture
 def bcrypt_checks(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """Every bcrypt verify the process runs, as the hash's ``$2b$NN$`` prefix (the real check still runs)."""
