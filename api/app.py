@@ -15,6 +15,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -25,9 +26,11 @@ from gatewatch import __version__
 from gatewatch.api.auth import stored_secret
 from gatewatch.api.db import make_engine, make_sessionmaker, upgrade
 from gatewatch.api.evidence import EvidenceStore
+from gatewatch.api.login_throttle import LoginThrottle
 from gatewatch.api.metrics import ApiMetrics
 from gatewatch.api.review import open_flag_count
-from gatewatch.api.routers import crossings, events, flags, health, holds, ui, users
+from gatewatch.api.routers import auth, crossings, events, flags, health, holds, ui, users
+from gatewatch.api.security_headers import SecurityHeadersMiddleware
 from gatewatch.api.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -96,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = sessions
     app.state.evidence = EvidenceStore(settings.evidence_dir)
     app.state.metrics = metrics
+    app.state.login_throttle = LoginThrottle.from_settings(settings)
+    app.state.password_pool = ThreadPoolExecutor(settings.password_workers, thread_name_prefix="gatewatch-bcrypt")
     if settings.jwt_secret is not None:
         app.state.jwt_secret = settings.jwt_secret.get_secret_value()
     else:
@@ -107,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("GATEWATCH_JWT_SECRET is not set and the database keeps no key (%s): tokens are signed "
                         "with a random per-process key (sign-ins end at restart; one worker only)", exc.__class__.__name__)
             app.state.jwt_secret = secrets.token_urlsafe(32)
-    for module in (health, events, holds, crossings, flags, users, ui):
+    for module in (health, events, holds, crossings, flags, auth, users, ui):
         app.include_router(module.router)
     default_openapi = app.openapi
 
@@ -120,4 +125,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(LatencyMiddleware, metrics=metrics)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -9,6 +9,7 @@ Create a key for an edge box from code (what the edge engineer's tests use)::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 import bcrypt
 import jwt
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -71,12 +72,57 @@ def create_user(session: Session, username: str, password: str, role: str = "ope
     return user
 
 
+@functools.cache
+def _unknown_user_hash() -> str:
+    """A bcrypt hash at the cost real users have, to verify against when the user does not exist."""
+    return hash_password(secrets.token_urlsafe(24))
+
+
+def check_password(password: str, password_hash: str | None) -> bool:
+    """``verify_password``, but an absent hash still costs one full bcrypt verify (no username enumeration)."""
+    if password_hash is None:
+        verify_password(password, _unknown_user_hash())
+        return False
+    return verify_password(password, password_hash)
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The enabled user with these credentials, or None."""
+    """The enabled user with these credentials, or None; every path runs one bcrypt verify."""
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or user.disabled or not verify_password(password, user.password_hash):
-        return None
+    ok = check_password(password, user.password_hash if user is not None else None)
+    return user if ok and user is not None and not user.disabled else None
+
+
+def find_user(session: Session, username: str) -> User:
+    """The user called ``username``; ``ConfigError`` when there is none."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise ConfigError(f"no user {username!r}")
     return user
+
+
+def end_tokens(session: Session, user: User) -> None:
+    """Bump the user's token version (in the database, atomically): every token issued so far stops working."""
+    session.execute(update(User).where(User.id == user.id).values(token_version=User.token_version + 1))
+    session.commit()
+    session.refresh(user)
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Store a new bcrypt hash and end every older token of the user."""
+    if len(password) < 8:
+        raise ConfigError("password must be at least 8 characters")
+    user.password_hash = hash_password(password)
+    end_tokens(session, user)
+
+
+def set_disabled(session: Session, user: User, disabled: bool) -> None:
+    """Disable (sign-in refused, every token ended at once) or enable a user."""
+    user.disabled = disabled
+    if disabled:
+        end_tokens(session, user)
+    else:
+        session.commit()
 
 
 @dataclass(frozen=True)
@@ -151,15 +197,31 @@ def stored_secret(session: Session, name: str) -> str:
 
 
 def create_token(secret: str, user: User, ttl: timedelta) -> str:
-    """Signed bearer token carrying the user's name and role."""
+    """Signed bearer token bound to the user's id, name and current token version."""
     now = datetime.now(timezone.utc)
-    claims = {"sub": user.username, "role": user.role, "iat": now, "exp": now + ttl}
+    claims = {"sub": str(user.id), "name": user.username, "role": user.role, "ver": user.token_version,
+              "iat": now, "exp": now + ttl}
     return jwt.encode(claims, secret, algorithm=JWT_ALGORITHM)
 
 
 def decode_token(secret: str, token: str) -> dict[str, object] | None:
     """The token's claims, or None when it is malformed, forged or expired."""
     try:
-        return jwt.decode(token, secret, algorithms=[JWT_ALGORITHM], options={"require": ["sub", "exp"]})
+        return jwt.decode(token, secret, algorithms=[JWT_ALGORITHM], options={"require": ["sub", "ver", "exp"]})
     except jwt.PyJWTError:
         return None
+
+
+def user_for_token(session: Session, secret: str, token: str) -> User | None:
+    """The enabled user a token was issued to, while its version is current; None otherwise.
+
+    Checked on every request: a deleted user (ids are never reused), a renamed one, a disabled one,
+    or one whose tokens were ended (sign-out, password change, disable) gets None.
+    """
+    claims = decode_token(secret, token)
+    if claims is None or not str(claims["sub"]).isdigit():
+        return None
+    user = session.get(User, int(str(claims["sub"])))
+    if user is None or user.disabled or user.username != claims.get("name") or user.token_version != claims["ver"]:
+        return None
+    return user

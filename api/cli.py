@@ -1,4 +1,5 @@
-"""``gatewatch serve``, ``gatewatch users add``, ``gatewatch keys create|list|revoke``, ``gatewatch db upgrade``.
+"""``gatewatch serve``, ``gatewatch users add|list|disable|enable|passwd``, ``gatewatch keys create|list|revoke``,
+``gatewatch db upgrade``.
 
 Settings come from the environment (``GATEWATCH_*``); ``--database-url`` overrides
 ``GATEWATCH_DATABASE_URL`` for one command. Heavy imports happen inside the handlers.
@@ -6,6 +7,7 @@ Settings come from the environment (``GATEWATCH_*``); ``--database-url`` overrid
 Example::
 
     gatewatch users add an --role admin --password-stdin < pw.txt
+    gatewatch users disable olga      # sign-in refused, every token of olga's ends at once
     gatewatch keys create --gate huu-nghi --camera cam-1
     gatewatch serve --host 0.0.0.0 --port 8000
 """
@@ -72,6 +74,46 @@ def _users_add(args: argparse.Namespace) -> int:
     with _session(args) as session:
         user = create_user(session, args.username, _read_password(args), args.role)
         print(f"user {user.username} ({user.role}) created")
+    return 0
+
+
+def _users_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from gatewatch.api.models import User
+
+    with _session(args) as session:
+        for u in session.scalars(select(User).order_by(User.username)):
+            state = "disabled" if u.disabled else "active"
+            print(f"{u.username}\t{u.role}\t{state}\t{u.created_at:%Y-%m-%d}")
+    return 0
+
+
+def _users_disable(args: argparse.Namespace) -> int:
+    from gatewatch.api.auth import find_user, set_disabled
+
+    with _session(args) as session:
+        set_disabled(session, find_user(session, args.username), True)
+        print(f"user {args.username} disabled; their tokens no longer work")
+    return 0
+
+
+def _users_enable(args: argparse.Namespace) -> int:
+    from gatewatch.api.auth import find_user, set_disabled
+
+    with _session(args) as session:
+        set_disabled(session, find_user(session, args.username), False)
+        print(f"user {args.username} enabled")
+    return 0
+
+
+def _users_passwd(args: argparse.Namespace) -> int:
+    from gatewatch.api.auth import find_user, set_password
+
+    with _session(args) as session:
+        user = find_user(session, args.username)
+        set_password(session, user, _read_password(args))
+        print(f"password of {args.username} changed; their tokens no longer work")
     return 0
 
 
@@ -150,6 +192,22 @@ def register(subparsers: Any) -> None:
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin's first line")
     add.add_argument("--database-url", help=db_help)
     add.set_defaults(handler=_users_add)
+
+    listing = users_sub.add_parser("list", help="list users: name, role, active or disabled, created")
+    listing.add_argument("--database-url", help=db_help)
+    listing.set_defaults(handler=_users_list)
+    for action, handler, text in (
+        ("disable", _users_disable, "refuse sign-in and end every token of the user at once"),
+        ("enable", _users_enable, "let a disabled user sign in again"),
+        ("passwd", _users_passwd, "set a user's password (--password-stdin, GATEWATCH_NEW_PASSWORD or a prompt); "
+                                  "ends their tokens"),
+    ):
+        sub = users_sub.add_parser(action, help=text)
+        sub.add_argument("username")
+        if action == "passwd":
+            sub.add_argument("--password-stdin", action="store_true", help="read the password from stdin's first line")
+        sub.add_argument("--database-url", help=db_help)
+        sub.set_defaults(handler=handler)
 
     keys = subparsers.add_parser("keys", help="edge-box API keys")
     keys.set_defaults(handler=_help(keys))

@@ -8,15 +8,15 @@ Use the ``Annotated`` aliases in routes::
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gatewatch.api.auth import decode_token, lookup_api_key
+from gatewatch.api.auth import lookup_api_key, user_for_token
 from gatewatch.api.models import ApiKey, User
 from gatewatch.api.settings import Settings
 
@@ -50,13 +50,7 @@ def edge_key(session: SessionDep, key: Annotated[str | None, Depends(api_key_hea
 
 
 def _user_from_token(request: Request, session: Session, token: str | None) -> User | None:
-    if not token:
-        return None
-    claims = decode_token(request.app.state.jwt_secret, token)
-    if claims is None:
-        return None
-    user = session.scalar(select(User).where(User.username == claims["sub"]))
-    return None if user is None or user.disabled else user
+    return user_for_token(session, request.app.state.jwt_secret, token) if token else None
 
 
 def current_user(request: Request, session: SessionDep, token: Annotated[str | None, Depends(bearer)]) -> User:
@@ -82,14 +76,21 @@ def metrics_caller(
     request: Request, session: SessionDep,
     token: Annotated[str | None, Depends(bearer)], key: Annotated[str | None, Depends(api_key_header)],
 ) -> str:
-    """Who scrapes /metrics: a signed-in user or any live API key; 401 otherwise."""
+    """Who scrapes /metrics: an admin token or ``GATEWATCH_METRICS_TOKEN`` (constant-time compare).
+
+    Operators and edge keys get 403 (metrics show every gate's traffic); anything else 401.
+    """
+    scraper_secret = request.app.state.settings.metrics_token
+    if token and scraper_secret is not None and hmac.compare_digest(
+        token.encode(), scraper_secret.get_secret_value().encode()
+    ):
+        return "metrics-token"
     user = _user_from_token(request, session, token)
     if user is not None:
-        return user.username
-    record = lookup_api_key(session, key) if key else None
-    if record is not None:
-        return f"key:{record.prefix}"
-    raise HTTPException(status.HTTP_401_UNAUTHORIZED, "metrics need a bearer token or an X-API-Key",
+        return require_admin(user).username
+    if key and lookup_api_key(session, key) is not None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "metrics are for admins and the metrics scraper, not edge keys")
+    raise HTTPException(status.HTTP_401_UNAUTHORIZED, "metrics need an admin token or the metrics token",
                         headers={"WWW-Authenticate": "Bearer"})
 
 

@@ -28,6 +28,7 @@ class User(Base):
     """An operator or admin who signs in with a password."""
 
     __tablename__ = "users"
+    __table_args__ = {"sqlite_autoincrement": True}  # a deleted user's id is never reused
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -35,6 +36,21 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """In every token; bumped to end all of the user's tokens (sign-out, password change, disable)."""
+
+
+class LoginFailure(Base):
+    """A failed (or still running) sign-in, counted against a ``user`` name or a client ``address``."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_subject", "scope", "subject", "at"),
+                      Index("ix_login_failures_at", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ApiKey(Base):

@@ -101,6 +101,13 @@ class UserOut(_Out):
     created_at: datetime
 
 
+class PasswordChange(_In):
+    """Change your own password: the current one, then the new one."""
+
+    current_password: str = Field(min_length=1, max_length=72)
+    new_password: str = Field(min_length=8, max_length=72)
+
+
 class KeyIn(_In):
     """Create an API key for an edge box (admin only)."""
 

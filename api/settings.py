@@ -32,6 +32,21 @@ class Settings(BaseSettings):
         None, description="HS256 secret for operator tokens; when unset, one made once and kept in the database."
     )
     token_ttl_minutes: int = Field(720, ge=1, le=60 * 24 * 30, description="Lifetime of an operator token.")
+    login_window_s: int = Field(
+        900, ge=10, le=24 * 3600, description="Seconds a failed sign-in counts against its username and address."
+    )
+    login_max_failures_per_user: int = Field(
+        10, ge=1, le=10_000, description="Failed sign-ins for one username within the window before 429."
+    )
+    login_max_failures_per_address: int = Field(
+        50, ge=1, le=100_000, description="Failed sign-ins from one client address within the window before 429."
+    )
+    password_workers: int = Field(
+        2, ge=1, le=32, description="Threads that run bcrypt for sign-in and password change (nothing else waits on them)."
+    )
+    metrics_token: SecretStr | None = Field(
+        None, min_length=32, description="Static bearer secret a Prometheus scraper may use for /metrics (32+ chars)."
+    )
     max_batch_events: int = Field(500, ge=1, le=100_000, description="Most events one ingest batch may hold.")
     max_upload_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="Largest evidence image accepted.")
     timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time zone for day buckets and 'today'.")

@@ -1,4 +1,4 @@
-"""Liveness (open) and Prometheus metrics (bearer token or API key)."""
+"""Liveness (open) and Prometheus metrics (admin token or ``GATEWATCH_METRICS_TOKEN``; edge keys get 403)."""
 
 from __future__ import annotations
 

@@ -1,42 +1,77 @@
-"""Sign-in, users and API keys."""
+"""Users (own password, admin: list, create, disable, enable) and API keys."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, HTTPException, Request, status
 from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from gatewatch.api.auth import authenticate, create_token, create_user, new_api_key
-from gatewatch.api.deps import AdminDep, OperatorDep, SessionDep, SettingsDep
+from gatewatch.api.auth import (
+    check_password,
+    create_user,
+    find_user,
+    hash_password,
+    new_api_key,
+    set_disabled,
+)
+from gatewatch.api.deps import AdminDep, OperatorDep, SessionDep
+from gatewatch.api.login_throttle import Attempt
 from gatewatch.api.models import ApiKey, User, utcnow
-from gatewatch.api.schemas import KeyCreated, KeyIn, KeyOut, Token, UserIn, UserOut
+from gatewatch.api.routers.auth import THROTTLED, client_address, run_bcrypt, token_for
+from gatewatch.api.schemas import KeyCreated, KeyIn, KeyOut, PasswordChange, Token, UserIn, UserOut
 from gatewatch.errors import ConfigError
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
-
-
-@router.post("/auth/token", response_model=Token, responses={401: {"description": "Wrong credentials"}})
-def sign_in(
-    request: Request, session: SessionDep, settings: SettingsDep,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
-) -> Token:
-    """Exchange username and password (form fields) for a bearer token."""
-    user = authenticate(session, form.username, form.password)
-    if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
-                            headers={"WWW-Authenticate": "Bearer"})
-    ttl = timedelta(minutes=settings.token_ttl_minutes)
-    return Token(access_token=create_token(request.app.state.jwt_secret, user, ttl),
-                 expires_in=int(ttl.total_seconds()), role=user.role)
 
 
 @router.get("/users/me", response_model=UserOut)
 def me(user: OperatorDep) -> User:
     """The signed-in user."""
     return user
+
+
+def _admit_password_change(request: Request, session: Session, user: User) -> Attempt:
+    attempt = request.app.state.login_throttle.admit(session, user.username, client_address(request))
+    session.close()  # hold no database connection while bcrypt runs
+    return attempt
+
+
+def _store_password(request: Request, user: User, new_hash: str, attempt: Attempt) -> Token | None:
+    with request.app.state.sessionmaker() as session:
+        request.app.state.login_throttle.succeeded(session, attempt)
+        current = session.get(User, user.id)
+        if current is None or current.disabled or current.token_version != user.token_version:
+            return None  # signed out, disabled or changed elsewhere while bcrypt ran
+        current.password_hash = new_hash
+        current.token_version = User.token_version + 1  # in SQL: a racing sign-out is not lost
+        session.commit()
+        session.refresh(current)
+        return token_for(request, current)
+
+
+@router.post("/users/me/password", response_model=Token, responses={
+    403: {"description": "Current password is wrong"}, 429: {"description": "Too many failed attempts"}})
+async def change_password(request: Request, body: PasswordChange, session: SessionDep, user: OperatorDep) -> Token:
+    """Change your password; every older token of yours stops working, the answer carries a new one.
+
+    A wrong current password counts as a failed sign-in (same throttle).
+    """
+    attempt = await run_in_threadpool(_admit_password_change, request, session, user)
+    if attempt.retry_after_s is not None:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, THROTTLED,
+                            headers={"Retry-After": str(attempt.retry_after_s)})
+    if not await run_bcrypt(request, check_password, body.current_password, user.password_hash):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "current password is wrong")
+    try:
+        new_hash = await run_bcrypt(request, hash_password, body.new_password)
+    except ConfigError as exc:  # over bcrypt's 72 bytes
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    token = await run_in_threadpool(_store_password, request, user, new_hash, attempt)
+    if token is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return token
 
 
 @router.get("/users", response_model=list[UserOut])
@@ -53,6 +88,29 @@ def add_user(body: UserIn, session: SessionDep, _admin: AdminDep) -> User:
         return create_user(session, body.username, body.password, body.role)
     except ConfigError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+
+
+def _set_disabled(session: SessionDep, admin: User, username: str, disabled: bool) -> User:
+    try:
+        user = find_user(session, username)
+    except ConfigError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    if disabled and user.id == admin.id:
+        raise HTTPException(status.HTTP_409_CONFLICT, "you cannot disable yourself")
+    set_disabled(session, user, disabled)
+    return user
+
+
+@router.post("/users/{username}/disable", response_model=UserOut, responses={404: {}, 409: {}})
+def disable_user(username: str, session: SessionDep, admin: AdminDep) -> User:
+    """Disable a user: sign-in refused and every token of theirs stops working at once (admin)."""
+    return _set_disabled(session, admin, username, True)
+
+
+@router.post("/users/{username}/enable", response_model=UserOut, responses={404: {}})
+def enable_user(username: str, session: SessionDep, admin: AdminDep) -> User:
+    """Let a disabled user sign in again; tokens ended by the disable stay ended (admin)."""
+    return _set_disabled(session, admin, username, False)
 
 
 @router.get("/keys", response_model=list[KeyOut])

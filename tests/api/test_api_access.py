@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import jwt
@@ -158,12 +159,54 @@ def test_health_is_open(client: TestClient) -> None:
     assert r.status_code == 200 and r.json() == {"status": "ok"}
 
 
+SCRAPER_SECRET = "scraper-" + "s" * 40
+
+
+@pytest.fixture(scope="module")
+def scraped(env: Env) -> Iterator[TestClient]:
+    """The env's database behind an app that also takes ``GATEWATCH_METRICS_TOKEN``."""
+    from pydantic import SecretStr
+
+    from gatewatch.api.app import create_app
+
+    app = create_app(env.settings.model_copy(update={"metrics_token": SecretStr(SCRAPER_SECRET)}))
+    with TestClient(app) as c:
+        yield c
+    app.state.engine.dispose()
+
+
+@pytest.mark.parametrize(("caller", "status", "detail"), [
+    (None, 401, "metrics need an admin token or the metrics token"),
+    ("key", 403, "metrics are for admins and the metrics scraper, not edge keys"),
+    ("gate_key", 403, "metrics are for admins and the metrics scraper, not edge keys"),
+    ("revoked_key", 401, "metrics need an admin token or the metrics token"),
+    ("operator", 403, "admin role required (you are 'operator')"),
+    ("admin", 200, None),
+    ("scraper", 200, None),
+    ("scraper-wrong", 401, "metrics need an admin token or the metrics token"),
+    ("forged", 401, "metrics need an admin token or the metrics token"),
+])
+def test_metrics_callers(client: TestClient, scraped: TestClient, env: Env, caller: str | None, status: int,
+                         detail: str | None) -> None:
+    bearer = {"operator": env.operator, "admin": env.admin, "scraper": SCRAPER_SECRET,
+              "scraper-wrong": SCRAPER_SECRET[:-1] + "x", "forged": jwt.encode(
+                  {"sub": "1", "role": "admin", "exp": datetime.now(timezone.utc) + timedelta(hours=1)}, "guess")}
+    keys = {"key": env.key, "gate_key": env.gate_key, "revoked_key": env.revoked_key}
+    headers = {"Authorization": f"Bearer {bearer[caller]}"} if caller in bearer else \
+        {"X-API-Key": keys[caller]} if caller in keys else {}
+    r = scraped.get("/metrics", headers=headers)
+    assert r.status_code == status, r.text
+    if detail is not None:
+        assert r.json()["detail"] == detail
+    # without GATEWATCH_METRICS_TOKEN the scraper secret is just a bad token
+    plain = client.get("/metrics", headers=headers)
+    assert plain.status_code == (401 if caller == "scraper" else status)
+
+
 def test_metrics(client: TestClient, env: Env) -> None:
-    assert client.get("/metrics").status_code == 401
     post_events(client, env.key, [crossing(), crossing(track_id=2)])
-    for headers in (env.bearer(), {"X-API-Key": env.key}):
-        r = client.get("/metrics", headers=headers)
-        assert r.status_code == 200
+    r = client.get("/metrics", headers=env.bearer("admin"))
+    assert r.status_code == 200
     text = r.text
     assert 'gatewatch_events_ingested_total{kind="crossing"}' in text
     assert "gatewatch_open_flags 0.0" in text

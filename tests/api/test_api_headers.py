@@ -1,0 +1,68 @@
+"""Security headers on every response, and no caching of API data, evidence or metrics."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from api_helpers import crossing, post_events
+from conftest import Env
+from fastapi.testclient import TestClient
+
+from gatewatch.api.security_headers import DOCS_CSP, PAGE_CSP
+
+PAGE_CSP_EXPECTED = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
+                     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+
+
+def test_page_policy_is_the_strict_one() -> None:
+    assert PAGE_CSP == PAGE_CSP_EXPECTED
+    assert "unsafe" not in PAGE_CSP and "frame-ancestors 'none'" in DOCS_CSP
+
+
+@pytest.mark.parametrize(("method", "path", "auth", "status", "cache", "csp"), [
+    ("GET", "/healthz", None, 200, "no-store", PAGE_CSP_EXPECTED),
+    ("GET", "/api/v1/users/me", "operator", 200, "no-store", PAGE_CSP_EXPECTED),
+    ("GET", "/api/v1/users/me", None, 401, "no-store", PAGE_CSP_EXPECTED),
+    ("GET", "/api/v1/flags", "operator", 200, "no-store", PAGE_CSP_EXPECTED),
+    ("GET", "/api/v1/counts", "operator", 200, "no-store", PAGE_CSP_EXPECTED),
+    ("GET", "/api/v1/users", "operator", 403, "no-store", PAGE_CSP_EXPECTED),
+    ("GET", "/api/v1/holds", "key", 200, "no-store", PAGE_CSP_EXPECTED),
+    ("POST", "/api/v1/events", "key", 200, "no-store", PAGE_CSP_EXPECTED),
+    ("GET", "/api/v1/evidence/EVIDENCE", "operator", 200, "no-store", PAGE_CSP_EXPECTED),
+    ("GET", "/api/v1/nowhere", None, 404, "no-store", PAGE_CSP_EXPECTED),
+    ("GET", "/metrics", "admin", 200, "no-store", PAGE_CSP_EXPECTED),
+    ("GET", "/ui/", None, 200, "no-cache", PAGE_CSP_EXPECTED),
+    ("GET", "/ui/app.js", None, 200, "no-cache", PAGE_CSP_EXPECTED),
+    ("GET", "/openapi.json", None, 200, "no-store", PAGE_CSP_EXPECTED),
+    ("GET", "/docs", None, 200, "no-store", "DOCS"),
+])
+def test_every_response_carries_the_security_headers(
+    client: TestClient, env: Env, frame_jpeg: bytes, method: str, path: str, auth: str | None, status: int,
+    cache: str, csp: str,
+) -> None:
+    headers = {"X-API-Key": env.key} if auth == "key" else env.bearer(auth) if auth else {}
+    body = {"events": [crossing()]} if path == "/api/v1/events" else None
+    if "EVIDENCE" in path:
+        event = crossing()
+        assert post_events(client, env.key, [event]).status_code == 200
+        put = client.put(f"/api/v1/events/{event['event_id']}/evidence/crop", content=frame_jpeg,
+                         headers={"X-API-Key": env.key, "Content-Type": "image/jpeg"})
+        assert put.status_code == 201
+        path = path.replace("EVIDENCE", hashlib.sha256(frame_jpeg).hexdigest())
+    r = client.request(method, path, headers=headers, json=body)
+    assert r.status_code == status, r.text
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert r.headers["Cache-Control"] == cache
+    assert r.headers["Content-Security-Policy"] == (DOCS_CSP if csp == "DOCS" else csp)
+    assert r.headers.get_list("Content-Security-Policy") == [r.headers["Content-Security-Policy"]]
+
+
+def test_evidence_upload_answer_is_not_cached(client: TestClient, env: Env, frame_jpeg: bytes) -> None:
+    event = crossing()
+    assert post_events(client, env.key, [event]).status_code == 200
+    put = client.put(f"/api/v1/events/{event['event_id']}/evidence/crop", content=frame_jpeg,
+                     headers={"X-API-Key": env.key, "Content-Type": "image/jpeg"})
+    assert put.status_code == 201 and put.headers["Cache-Control"] == "no-store"
