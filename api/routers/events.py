@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from gatewatch.api.auth import key_allows
 from gatewatch.api.deps import EdgeKeyDep, SessionDep
 from gatewatch.api.evidence import ROLES, UnsupportedImage, attach, check_image
-from gatewatch.api.exceptions import InvalidEvent, NotFound, OutOfScope
+from gatewatch.api.exceptions import EventConflict, InvalidEvent, NotFound, OutOfScope
 from gatewatch.api.ingest import store_batch, validate_batch
 from gatewatch.api.models import Event
 from gatewatch.api.schemas import EvidenceStored, IngestResult
@@ -34,6 +34,8 @@ BATCH_SCHEMA: dict[str, Any] = {
     }}},
 }
 INVALID = {"description": "Invalid event: nothing stored. Body: {'detail': {'index', 'event_id', 'error'}}"}
+CONFLICT = {"description": "An event_id already stored with other content, or a flag_id of another gate, camera or "
+                           "kind: nothing stored. Body: {'detail': {'index', 'event_id', 'error': 'conflict: ...'}}"}
 
 
 def _parse_body(raw: bytes, max_events: int) -> list[Any]:
@@ -58,7 +60,7 @@ def _parse_body(raw: bytes, max_events: int) -> list[Any]:
         "required": True, "content": {"application/json": {"schema": BATCH_SCHEMA}}}},
     responses={400: {"description": "Malformed JSON"}, 401: {"description": "Missing or unknown key"},
                403: {"description": "Event outside the key's gate/camera"}, 413: {"description": "Batch too big"},
-               422: INVALID},
+               409: CONFLICT, 422: INVALID},
 )
 async def ingest(request: Request, session: SessionDep, key: EdgeKeyDep) -> IngestResult:
     """Store a batch of events all or nothing; an event already stored counts as a duplicate."""
@@ -71,6 +73,9 @@ async def ingest(request: Request, session: SessionDep, key: EdgeKeyDep) -> Inge
     except InvalidEvent as exc:
         metrics.batches.labels("invalid").inc()
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.detail()) from None
+    except EventConflict as exc:
+        metrics.batches.labels("conflict").inc()
+        raise HTTPException(status.HTTP_409_CONFLICT, exc.detail()) from None
     except OutOfScope as exc:
         metrics.batches.labels("forbidden").inc()
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
