@@ -35,7 +35,7 @@ INT32_MAX = 2**31 - 1  # track_id (Integer)
 JSON_INT_MAX = 2**53 - 1  # integers kept only in the JSON payload (exact in every JSON reader)
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)  # exclusive
-DETAILS_MAX_DEPTH = 6
+DETAILS_MAX_DEPTH = 6  # levels of objects and arrays, details itself included
 DETAILS_MAX_ITEMS = 512  # keys and values together
 DETAILS_MAX_KEY = 64
 DETAILS_MAX_TEXT = 2000  # a hold's reason is up to 2000 characters
@@ -223,7 +223,7 @@ def parse_event(data: str | bytes | dict[str, Any]) -> CrossingEvent | FlagEvent
     return gate_event_adapter.validate_python(data)
 
 __all__ = [
-    "MAX_EVENT_BYTES", "check_free_text", "check_text", "check_time",
+    "INT32_MAX", "MAX_EVENT_BYTES", "check_free_text", "check_text", "check_time",
     "Box", "CrossingEvent", "Direction", "FlagEvent", "FlagKind", "FlagPhase", "GateEvent",
     "PlateRead", "gate_event_adapter", "parse_event",
 ]

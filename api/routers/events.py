@@ -43,6 +43,8 @@ def _parse_body(raw: bytes, max_events: int) -> list[Any]:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"malformed JSON: {exc}") from None
+    except RecursionError:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed JSON: nested too deep") from None
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         raise InvalidEvent(None, None, "body must be a JSON object {\"events\": [...]}")
     extra = set(body) - {"events"}
