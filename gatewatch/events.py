@@ -30,7 +30,7 @@ NAME_MAX = 64  # gate, camera, lane, zone (String(64))
 CLASS_MAX = 32  # vehicle_class (String(32))
 PLATE_MAX = 32  # plate text, normalised (String(32))
 PLATE_RAW_MAX = 64  # plate text as read (String(64))
-PATH_MAX = 4096  # crop / snapshot paths on the edge box (kept in the event's payload only)
+PATH_MAX = 1024  # crop / snapshot paths on the edge box (kept in the event's payload only)
 INT32_MAX = 2**31 - 1  # track_id (Integer)
 JSON_INT_MAX = 2**53 - 1  # integers kept only in the JSON payload (exact in every JSON reader)
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -40,7 +40,7 @@ DETAILS_MAX_ITEMS = 512  # keys and values together
 DETAILS_MAX_KEY = 64
 DETAILS_MAX_TEXT = 2000  # a hold's reason is up to 2000 characters
 DETAILS_MAX_BYTES = 16 * 1024  # the details object as compact JSON
-MAX_EVENT_BYTES = 32 * 1024  # an upper bound of one event as JSON, for body-size limits
+MAX_EVENT_BYTES = 64 * 1024  # bound of one event as JSON (details, 3 paths, JSON escapes), for body limits
 _FREE_TEXT_CONTROLS = frozenset("\t\n\r")
 
 

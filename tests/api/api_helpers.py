@@ -103,3 +103,13 @@ class UvicornApi:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(10)
+
+    def reset_peak_rss(self) -> None:
+        """Reset the process's peak resident memory (``VmHWM``) to its current RSS (``clear_refs`` 5)."""
+        with open(f"/proc/{self.proc.pid}/clear_refs", "w") as fh:
+            fh.write("5")
+
+    def peak_rss_kib(self) -> int:
+        """Peak resident memory since start or the last ``reset_peak_rss`` (``VmHWM``), in KiB."""
+        with open(f"/proc/{self.proc.pid}/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
