@@ -94,5 +94,5 @@ def get_evidence(
     path = request.app.state.evidence.path(sha256, record.content_type) if record else None
     if record is None or path is None or not path.exists():
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no evidence image {sha256}")
-    return FileResponse(path, media_type=record.content_type,
-                        headers={"Cache-Control": "private, max-age=86400, immutable"})
+    return FileResponse(path, media_type=record.content_type, headers={
+        "Cache-Control": "private, max-age=86400, immutable", "X-Content-Type-Options": "nosniff"})
