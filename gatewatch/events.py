@@ -57,6 +57,12 @@ def check_free_text(value: str) -> str:
     return check_text(value, _FREE_TEXT_CONTROLS)
 
 
+def fit_text(value: str, max_length: int) -> str:
+    """``value`` without control characters or lone surrogates, cut to ``max_length`` (for text the edge reads,
+    e.g. OCR output, so the event it builds always passes the contract)."""
+    return "".join(ch for ch in value if unicodedata.category(ch) not in ("Cc", "Cs"))[:max_length]
+
+
 def _name(max_length: int, min_length: int = 1) -> Any:
     return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length), AfterValidator(check_text)]
 
@@ -223,7 +229,7 @@ def parse_event(data: str | bytes | dict[str, Any]) -> CrossingEvent | FlagEvent
     return gate_event_adapter.validate_python(data)
 
 __all__ = [
-    "INT32_MAX", "MAX_EVENT_BYTES", "check_free_text", "check_text", "check_time",
+    "INT32_MAX", "MAX_EVENT_BYTES", "PLATE_MAX", "PLATE_RAW_MAX", "check_free_text", "fit_text", "check_text", "check_time",
     "Box", "CrossingEvent", "Direction", "FlagEvent", "FlagKind", "FlagPhase", "GateEvent",
     "PlateRead", "gate_event_adapter", "parse_event",
 ]
