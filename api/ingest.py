@@ -1,13 +1,15 @@
 """Batch ingest: validate every event with the edge box's own models, then store all or nothing.
 
 Crossings go to ``crossings``; flag start / update / end events fold into one ``flags`` row per
-``flag_id``. Every event is also kept in ``events`` under its ``event_id``, which makes a
-repeated event a no-op.
+``flag_id`` (only from that flag's gate, camera and kind). Every event is also kept in ``events``
+under its ``event_id``, which makes a repeated event a no-op; the same id with other content is a
+conflict.
 
 Example::
 
     events = validate_batch(body["events"], key)           # raises InvalidEvent / OutOfScope
-    result = store_batch(session, events)                  # IngestResult(accepted=.., duplicates=..)
+    result = store_batch(session, events)                  # IngestOutcome(accepted=.., duplicates=..)
+                                                           # or raises EventConflict
 """
 
 from __future__ import annotations
