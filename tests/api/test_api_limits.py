@@ -171,3 +171,13 @@ def test_bad_parameter_is_422_naming_it(client: TestClient, env: Env, method: st
         r = client.request(method, path, headers=env.bearer(), params=params)
     assert r.status_code == 422, r.text
     assert [e["loc"][-1] for e in r.json()["detail"]] == [field]
+
+
+def test_edge_fits_ocr_text_to_the_contract() -> None:
+    from gatewatch.events import PLATE_MAX, PLATE_RAW_MAX, PlateRead, fit_text
+
+    raw = "51F-123.45\x00\x1b\ud800 " * 10
+    plate = PlateRead(text=fit_text("51F12345" * 5, PLATE_MAX), text_raw=fit_text(raw, PLATE_RAW_MAX),
+                      confidence=0.9)
+    assert (len(plate.text), len(plate.text_raw)) == (32, 64)
+    assert plate.text_raw == ("51F-123.45 " * 6)[:64]
