@@ -26,6 +26,7 @@ from gatewatch import __version__
 from gatewatch.api.auth import stored_secret
 from gatewatch.api.db import make_engine, make_sessionmaker, upgrade
 from gatewatch.api.evidence import EvidenceStore
+from gatewatch.api.limits import BodyLimit, route_limits
 from gatewatch.api.login_throttle import LoginThrottle
 from gatewatch.api.metrics import ApiMetrics
 from gatewatch.api.review import open_flag_count
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(BodyLimit, limit_for=route_limits(settings))  # bodies capped before they are read
     app.add_middleware(LatencyMiddleware, metrics=metrics)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

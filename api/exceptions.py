@@ -35,3 +35,18 @@ class InvalidEvent(ApiProblem):
     def detail(self) -> dict[str, object]:
         """The 422 body's ``detail`` object of the ingest contract."""
         return {"index": self.index, "event_id": self.event_id, "error": self.error}
+
+
+class EventConflict(Conflict):
+    """An event clashes with what is stored: its ``event_id`` with other content, or its ``flag_id`` with
+    another gate, camera or flag kind. The whole batch is refused; the answer says no more than that."""
+
+    def __init__(self, index: int, event_id: str, error: str) -> None:
+        super().__init__(error)
+        self.index = index
+        self.event_id = event_id
+        self.error = error
+
+    def detail(self) -> dict[str, object]:
+        """The 409 body's ``detail`` object (same shape as a 422's)."""
+        return {"index": self.index, "event_id": self.event_id, "error": self.error}

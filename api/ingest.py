@@ -1,17 +1,20 @@
 """Batch ingest: validate every event with the edge box's own models, then store all or nothing.
 
 Crossings go to ``crossings``; flag start / update / end events fold into one ``flags`` row per
-``flag_id``. Every event is also kept in ``events`` under its ``event_id``, which makes a
-repeated event a no-op.
+``flag_id`` (only from that flag's gate, camera and kind). Every event is also kept in ``events``
+under its ``event_id``, which makes a repeated event a no-op; the same id with other content is a
+conflict.
 
 Example::
 
     events = validate_batch(body["events"], key)           # raises InvalidEvent / OutOfScope
-    result = store_batch(session, events)                  # IngestResult(accepted=.., duplicates=..)
+    result = store_batch(session, events)                  # IngestOutcome(accepted=.., duplicates=..)
+                                                           # or raises EventConflict
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -19,16 +22,20 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from gatewatch.api.auth import key_allows
-from gatewatch.api.exceptions import InvalidEvent, OutOfScope
+from gatewatch.api.exceptions import EventConflict, InvalidEvent, OutOfScope
 from gatewatch.api.models import ApiKey, Crossing, Event, Flag, utcnow
 from gatewatch.api.plates import normalise, plate_key
 from gatewatch.events import CrossingEvent, FlagEvent, gate_event_adapter
 
 PHASE_ORDER = {"start": 0, "update": 1, "end": 2}
+STORE_ATTEMPTS = 4
+CONFLICT_MESSAGE = "conflict: nothing of the batch was stored"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -140,47 +147,111 @@ def fold_flag(flag: Flag | None, event: FlagEvent) -> Flag:
     return flag
 
 
+def _begin_write(session: Session) -> None:
+    """Take the write lock up front on SQLite (``BEGIN IMMEDIATE``): concurrent batches fold one after another."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _canonical(payload: dict[str, Any]) -> dict[str, Any]:
+    """A stored payload as the contract dumps it today (falls back to the payload as stored)."""
+    try:
+        return gate_event_adapter.validate_python(payload).model_dump(mode="json")
+    except ValidationError:
+        return payload
+
+
+def _differences(stored: dict[str, Any], sent: dict[str, Any]) -> str:
+    """``field: stored -> sent`` for every top-level field that differs (for the server log only)."""
+    names = sorted(set(stored) | set(sent))
+    return "; ".join(f"{n}: {stored.get(n)!r:.200} -> {sent.get(n)!r:.200}" for n in names if stored.get(n) != sent.get(n))
+
+
+def _conflict(index: int, event: CrossingEvent | FlagEvent, why: str, stored: dict[str, Any],
+              sent: dict[str, Any]) -> EventConflict:
+    log.warning("ingest conflict, batch refused: event %s (index %d, gate %r camera %r) %s; differences: %s",
+                event.event_id, index, event.gate, event.camera, why, _differences(stored, sent))
+    return EventConflict(index, str(event.event_id), CONFLICT_MESSAGE)
+
+
 def _store(session: Session, events: Sequence[CrossingEvent | FlagEvent]) -> IngestOutcome:
-    unique: dict[str, CrossingEvent | FlagEvent] = {}
-    for event in events:
-        unique.setdefault(str(event.event_id), event)
+    _begin_write(session)
+    flag_ids = sorted({str(e.flag_id) for e in events if isinstance(e, FlagEvent)})
+    flags: dict[str, Flag] = {}
+    for start in range(0, len(flag_ids), 900):  # locked (PostgreSQL) in one order, so batches cannot deadlock
+        chunk = flag_ids[start:start + 900]
+        flags.update((f.flag_id, f) for f in session.scalars(
+            select(Flag).where(Flag.flag_id.in_(chunk)).order_by(Flag.flag_id)
+            .with_for_update().execution_options(populate_existing=True)))
+    unique: dict[str, tuple[int, CrossingEvent | FlagEvent, dict[str, Any]]] = {}
+    for index, event in enumerate(events):
+        dumped = event.model_dump(mode="json")
+        first = unique.setdefault(str(event.event_id), (index, event, dumped))
+        if first[2] != dumped:
+            raise _conflict(index, event, "repeated in the batch with other content", first[2], dumped)
     existing: set[str] = set()
     ids = list(unique)
     for start in range(0, len(ids), 900):
         chunk = ids[start:start + 900]
-        existing.update(session.scalars(select(Event.event_id).where(Event.event_id.in_(chunk))))
-    new = [event for event_id, event in unique.items() if event_id not in existing]
+        for event_id, payload in session.execute(
+                select(Event.event_id, Event.payload).where(Event.event_id.in_(chunk))):
+            index, event, dumped = unique[event_id]
+            stored = _canonical(payload)
+            if stored != dumped:
+                raise _conflict(index, event, "already stored with other content", stored, dumped)
+            existing.add(event_id)
+    new = [(index, event) for event_id, (index, event, _) in unique.items() if event_id not in existing]
     now = utcnow()
     by_kind: dict[str, int] = {}
     if new:
-        session.execute(insert(Event), [_event_row(event, now) for event in new])
-        crossings = [_crossing_row(e) for e in new if isinstance(e, CrossingEvent)]
+        session.execute(insert(Event), [_event_row(event, now) for _, event in new])
+        crossings = [_crossing_row(e) for _, e in new if isinstance(e, CrossingEvent)]
         if crossings:
             session.execute(insert(Crossing), crossings)
-        flag_events = sorted((e for e in new if isinstance(e, FlagEvent)),
-                             key=lambda e: (_utc(e.frame_time), PHASE_ORDER[e.phase]))
-        if flag_events:
-            flag_ids = sorted({str(e.flag_id) for e in flag_events})
-            flags = {f.flag_id: f for f in session.scalars(select(Flag).where(Flag.flag_id.in_(flag_ids)))}
-            for event in flag_events:
-                flag = fold_flag(flags.get(str(event.flag_id)), event)
-                if flag.flag_id not in flags:
-                    session.add(flag)
-                    flags[flag.flag_id] = flag
-        for event in new:
+        flag_events = sorted(((i, e) for i, e in new if isinstance(e, FlagEvent)),
+                             key=lambda ie: (_utc(ie[1].frame_time), PHASE_ORDER[ie[1].phase]))
+        for index, event in flag_events:
+            flag = flags.get(str(event.flag_id))
+            if flag is not None and (flag.gate, flag.camera, flag.flag_kind) != (
+                    event.gate, event.camera, event.flag_kind):
+                raise _conflict(index, event, f"folds into flag {event.flag_id} of another gate, camera or kind",
+                                {"gate": flag.gate, "camera": flag.camera, "flag_kind": flag.flag_kind},
+                                {"gate": event.gate, "camera": event.camera, "flag_kind": event.flag_kind})
+            flag = fold_flag(flag, event)
+            if flag.flag_id not in flags:
+                session.add(flag)
+                flags[flag.flag_id] = flag
+        for _, event in new:
             by_kind[event.kind] = by_kind.get(event.kind, 0) + 1
     session.commit()
     return IngestOutcome(accepted=len(new), duplicates=len(events) - len(new), by_kind=by_kind)
 
 
-def store_batch(session: Session, events: Sequence[CrossingEvent | FlagEvent]) -> IngestOutcome:
-    """Store new events in one transaction; duplicates (same ``event_id``) are counted and skipped.
+def _retryable(exc: DBAPIError) -> bool:
+    """A lost race: unique violation (same event or new flag stored meanwhile), deadlock, serialisation failure."""
+    if isinstance(exc, IntegrityError):
+        return True
+    return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
 
-    A concurrent batch carrying the same events can win the race; the batch is then retried
-    once, when those events are seen as duplicates.
+
+def store_batch(session: Session, events: Sequence[CrossingEvent | FlagEvent]) -> IngestOutcome:
+    """Store new events in one transaction; duplicates (same ``event_id``, same content) are counted and skipped.
+
+    Flag rows are folded under a lock (``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE``
+    on SQLite), so parallel batches of one flag all count. A batch that lost a race (a concurrent
+    batch stored the same event or made the same new flag first) is retried, up to
+    ``STORE_ATTEMPTS`` times. Raises ``EventConflict`` (nothing stored) for an ``event_id`` already
+    stored with other content or a ``flag_id`` of another gate, camera or kind.
     """
-    try:
-        return _store(session, events)
-    except IntegrityError:
-        session.rollback()
-        return _store(session, events)
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            return _store(session, events)
+        except DBAPIError as exc:
+            session.rollback()
+            if attempt == STORE_ATTEMPTS or not _retryable(exc):
+                raise
+        except EventConflict:
+            session.rollback()
+            raise
+    raise AssertionError("unreachable")

@@ -3,11 +3,36 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from gatewatch.api.plates import normalise
+from gatewatch.events import INT32_MAX, check_free_text, check_text, check_time
+
+MAX_AGE_S = 100 * 365.25 * 86400  # flag age filters: a century, in seconds
+MAX_OFFSET = INT32_MAX  # page offsets
+
+
+def _optional(check: Any) -> Any:
+    return lambda value: None if value is None else check(value)
+
+
+# Query parameters with the event contract's limits: names are column-sized without control characters,
+# times within 1970..2100 (answers 422 naming the parameter instead of failing in the database).
+QueryName = Annotated[str | None, Query(min_length=1, max_length=64), AfterValidator(_optional(check_text))]
+QueryTime = Annotated[datetime | None, AfterValidator(_optional(check_time))]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+
+
+def age_seconds(description: str) -> Any:
+    """A query parameter of seconds in 0 .. ``MAX_AGE_S`` (finite)."""
+    return Annotated[float | None, Query(ge=0, le=MAX_AGE_S, allow_inf_nan=False, description=description)]
+
+
+Text = Annotated[str, AfterValidator(check_text)]
+FreeText = Annotated[str, AfterValidator(check_free_text)]
 
 
 class _Out(BaseModel):
@@ -49,10 +74,10 @@ class HoldsForEdge(_Out):
 class HoldIn(_In):
     """Put a plate on the hold list."""
 
-    plate: str = Field(min_length=2, max_length=32, description="Plate, any separators ('51F-123.45').")
-    reason: str = Field(min_length=1, max_length=2000)
-    until: datetime | None = Field(None, description="End of the hold (ISO 8601); none: until removed.")
-    gate: str | None = Field(None, max_length=64, description="Only this gate; none: every gate.")
+    plate: Text = Field(min_length=2, max_length=32, description="Plate, any separators ('51F-123.45').")
+    reason: FreeText = Field(min_length=1, max_length=2000)
+    until: QueryTime = Field(None, description="End of the hold (ISO 8601); none: until removed.")
+    gate: Text | None = Field(None, max_length=64, description="Only this gate; none: every gate.")
 
     def plate_normalised(self) -> str:
         """The plate without separators."""
@@ -258,7 +283,7 @@ class ReviewIn(_In):
     """An operator's decision on a flag."""
 
     action: Literal["confirm", "dismiss"]
-    note: str = Field("", max_length=2000)
+    note: FreeText = Field("", max_length=2000)
 
 
 class ReviewOut(_Out):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from gatewatch.api.deps import OperatorDep, SessionDep, SettingsDep
 from gatewatch.api.exceptions import BadQuery
@@ -19,14 +18,24 @@ from gatewatch.api.queries import (
     matching_plates,
 )
 from gatewatch.api.queries import vehicle_history as history
-from gatewatch.api.schemas import Bucket, Counts, CrossingOut, CrossingPage, VehicleHistory, Visit
+from gatewatch.api.schemas import (
+    Bucket,
+    Counts,
+    CrossingOut,
+    CrossingPage,
+    Offset,
+    QueryName,
+    QueryTime,
+    VehicleHistory,
+    Visit,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["crossings"])
 
-Name = Annotated[str | None, Query(min_length=1, max_length=64)]
+Name = QueryName
 DirectionQ = Annotated[Literal["entry", "exit"] | None, Query()]
-Since = Annotated[datetime | None, Query(description="Start (ISO 8601; naive = local time zone).")]
-Until = Annotated[datetime | None, Query(description="End, exclusive (ISO 8601; naive = local time zone).")]
+Since = Annotated[QueryTime, Query(description="Start (ISO 8601; naive = local time zone), 1970..2100.")]
+Until = Annotated[QueryTime, Query(description="End, exclusive (ISO 8601; naive = local time zone), 1970..2100.")]
 
 
 @router.get("/counts", response_model=Counts)
@@ -55,7 +64,7 @@ def get_crossings(
     vehicle_class: Name = None, since: Since = None, until: Until = None,
     plate: Annotated[str | None, Query(min_length=1, max_length=32, description="Plate, any separators.")] = None,
     fuzzy: Annotated[bool, Query(description="Tolerate look-alikes and one wrong or missing character.")] = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0,
 ) -> CrossingPage:
     """Crossings, newest first, filtered and paginated; ``plate`` searches exactly or fuzzily."""
     tz = settings.tz
@@ -73,7 +82,7 @@ def get_crossings(
 
 @router.get("/vehicles/{plate}", response_model=VehicleHistory)
 def vehicle_history(
-    plate: str, session: SessionDep, _user: OperatorDep,
+    plate: Annotated[str, Path(min_length=1, max_length=64)], session: SessionDep, _user: OperatorDep,
     fuzzy: Annotated[bool, Query(description="Include plates within one edit / look-alikes.")] = False,
 ) -> VehicleHistory:
     """A plate's crossings and visits: arrival (entry), departure (exit) and the clearance time between."""

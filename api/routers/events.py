@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from gatewatch.api.auth import key_allows
 from gatewatch.api.deps import EdgeKeyDep, SessionDep
-from gatewatch.api.evidence import ROLES, UnsupportedImage, attach, check_image
-from gatewatch.api.exceptions import InvalidEvent, NotFound, OutOfScope
+from gatewatch.api.evidence import ROLES, TooManyPixels, UnsupportedImage, attach, check_image
+from gatewatch.api.exceptions import Conflict, EventConflict, InvalidEvent, NotFound, OutOfScope
 from gatewatch.api.ingest import store_batch, validate_batch
 from gatewatch.api.models import Event
 from gatewatch.api.schemas import EvidenceStored, IngestResult
@@ -34,6 +34,8 @@ BATCH_SCHEMA: dict[str, Any] = {
     }}},
 }
 INVALID = {"description": "Invalid event: nothing stored. Body: {'detail': {'index', 'event_id', 'error'}}"}
+CONFLICT = {"description": "An event_id already stored with other content, or a flag_id of another gate, camera or "
+                           "kind: nothing stored. Body: {'detail': {'index', 'event_id', 'error': 'conflict: ...'}}"}
 
 
 def _parse_body(raw: bytes, max_events: int) -> list[Any]:
@@ -41,6 +43,8 @@ def _parse_body(raw: bytes, max_events: int) -> list[Any]:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"malformed JSON: {exc}") from None
+    except RecursionError:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed JSON: nested too deep") from None
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         raise InvalidEvent(None, None, "body must be a JSON object {\"events\": [...]}")
     extra = set(body) - {"events"}
@@ -58,7 +62,7 @@ def _parse_body(raw: bytes, max_events: int) -> list[Any]:
         "required": True, "content": {"application/json": {"schema": BATCH_SCHEMA}}}},
     responses={400: {"description": "Malformed JSON"}, 401: {"description": "Missing or unknown key"},
                403: {"description": "Event outside the key's gate/camera"}, 413: {"description": "Batch too big"},
-               422: INVALID},
+               409: CONFLICT, 422: INVALID},
 )
 async def ingest(request: Request, session: SessionDep, key: EdgeKeyDep) -> IngestResult:
     """Store a batch of events all or nothing; an event already stored counts as a duplicate."""
@@ -71,6 +75,9 @@ async def ingest(request: Request, session: SessionDep, key: EdgeKeyDep) -> Inge
     except InvalidEvent as exc:
         metrics.batches.labels("invalid").inc()
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.detail()) from None
+    except EventConflict as exc:
+        metrics.batches.labels("conflict").inc()
+        raise HTTPException(status.HTTP_409_CONFLICT, exc.detail()) from None
     except OutOfScope as exc:
         metrics.batches.labels("forbidden").inc()
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
@@ -103,30 +110,39 @@ async def _read_capped(request: Request, limit: int) -> bytes:
         "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
         "image/png": {"schema": {"type": "string", "format": "binary"}}}}},
     responses={201: {"description": "Stored for the first time", "model": EvidenceStored},
-               404: {"description": "Unknown event"}, 413: {"description": "Too large"},
-               415: {"description": "Not a JPEG or PNG"}},
+               404: {"description": "Unknown event"}, 409: {"description": "The role holds other bytes"},
+               413: {"description": "Too many bytes or pixels"},
+               415: {"description": "Not one whole JPEG or PNG of the declared type"}},
 )
 async def put_evidence(
     request: Request, response: Response, session: SessionDep, key: EdgeKeyDep,
     event_id: uuid.UUID, role: Annotated[str, Path(pattern="^(crop|snapshot|plate)$", description=str(ROLES))],
     content_type: Annotated[str, Header()] = "",
 ) -> EvidenceStored:
-    """Attach an image to an event: 201 the first time, 200 when these bytes were already there."""
+    """Attach an image to an event: 201 the first time, 200 when these bytes were already there.
+
+    The bytes must decode fully as the declared JPEG or PNG (at most ``MAX_PIXELS``); an image in a
+    role is never replaced (other bytes: 409).
+    """
     settings = request.app.state.settings
     data = await _read_capped(request, settings.max_upload_bytes)
-    try:
-        bare = check_image(data, content_type)
-    except UnsupportedImage as exc:
-        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(exc)) from None
     event = session.get(Event, str(event_id))
     if event is not None and not key_allows(key, event.gate, event.camera):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"event {event_id} is for gate {event.gate!r} camera "
                             f"{event.camera!r}, outside this API key's scope")
     try:
+        bare = await run_in_threadpool(check_image, data, content_type)
+    except UnsupportedImage as exc:
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(exc)) from None
+    except TooManyPixels as exc:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from None
+    try:
         record, created = await run_in_threadpool(
             attach, session, request.app.state.evidence, str(event_id), role, data, bare)
     except NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     request.app.state.metrics.evidence_bytes.inc(len(data))
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return EvidenceStored(sha256=record.sha256, bytes=record.bytes)

@@ -13,7 +13,17 @@ from gatewatch.api.evidence import find_by_hash
 from gatewatch.api.exceptions import Conflict, NotFound
 from gatewatch.api.models import Evidence, Flag
 from gatewatch.api.review import evidence_for, flag_events, flag_reviews, get_flag, list_flags, review_flag
-from gatewatch.api.schemas import EvidenceRef, FlagDetail, FlagOut, FlagPage, ReviewIn, ReviewOut
+from gatewatch.api.schemas import (
+    EvidenceRef,
+    FlagDetail,
+    FlagOut,
+    FlagPage,
+    Offset,
+    QueryName,
+    ReviewIn,
+    ReviewOut,
+    age_seconds,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["flags"])
 
@@ -34,11 +44,11 @@ def get_flags(
     session: SessionDep, _user: OperatorDep,
     status_: Annotated[Literal["open", "confirmed", "dismissed", "all"], Query(alias="status")] = "open",
     flag_kind: Annotated[Literal["held", "hold_list", "empty_truck"] | None, Query()] = None,
-    gate: Annotated[str | None, Query(max_length=64)] = None,
-    camera: Annotated[str | None, Query(max_length=64)] = None,
-    min_age_s: Annotated[float | None, Query(ge=0, description="Started at least this long ago.")] = None,
-    max_age_s: Annotated[float | None, Query(ge=0, description="Started at most this long ago.")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    gate: QueryName = None,
+    camera: QueryName = None,
+    min_age_s: age_seconds("Started at least this long ago.") = None,  # type: ignore[valid-type]
+    max_age_s: age_seconds("Started at most this long ago.") = None,  # type: ignore[valid-type]
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0,
 ) -> FlagPage:
     """Flags, oldest first; by default the open review queue. Each comes with its evidence images."""
     total, rows = list_flags(session, None if status_ == "all" else status_, flag_kind, gate, camera,
@@ -84,5 +94,5 @@ def get_evidence(
     path = request.app.state.evidence.path(sha256, record.content_type) if record else None
     if record is None or path is None or not path.exists():
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no evidence image {sha256}")
-    return FileResponse(path, media_type=record.content_type,
-                        headers={"Cache-Control": "private, max-age=86400, immutable"})
+    return FileResponse(path, media_type=record.content_type, headers={
+        "Cache-Control": "private, max-age=86400, immutable", "X-Content-Type-Options": "nosniff"})

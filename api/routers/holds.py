@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from gatewatch.api.deps import EdgeKeyDep, OperatorDep, SessionDep
 from gatewatch.api.exceptions import Conflict, NotFound
 from gatewatch.api.models import Hold
 from gatewatch.api.review import active_holds, add_hold, is_active, list_holds, remove_hold
-from gatewatch.api.schemas import HoldForEdge, HoldIn, HoldOut, HoldsForEdge
+from gatewatch.api.schemas import HoldForEdge, HoldIn, HoldOut, HoldsForEdge, QueryName
+from gatewatch.events import INT32_MAX
 
 router = APIRouter(prefix="/api/v1/holds", tags=["holds"])
 
@@ -31,7 +32,7 @@ def edge_holds(session: SessionDep, key: EdgeKeyDep) -> HoldsForEdge:
 @router.get("/entries", response_model=list[HoldOut])
 def get_entries(
     session: SessionDep, _user: OperatorDep,
-    gate: Annotated[str | None, Query(max_length=64)] = None,
+    gate: QueryName = None,
     active: Annotated[bool, Query(description="Only entries in force now.")] = True,
 ) -> list[HoldOut]:
     """Hold-list entries with who added them, why and until when."""
@@ -51,7 +52,7 @@ def post_entry(body: HoldIn, session: SessionDep, user: OperatorDep) -> HoldOut:
 
 
 @router.delete("/entries/{hold_id}", response_model=HoldOut)
-def delete_entry(hold_id: int, session: SessionDep, user: OperatorDep) -> HoldOut:
+def delete_entry(hold_id: Annotated[int, Path(ge=1, le=INT32_MAX)], session: SessionDep, user: OperatorDep) -> HoldOut:
     """Take an entry off the list (the record is kept, marked removed)."""
     try:
         return _out(remove_hold(session, hold_id, user.username))

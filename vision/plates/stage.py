@@ -29,7 +29,7 @@ import numpy as np
 import supervision as sv
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gatewatch.events import PlateRead
+from gatewatch.events import PLATE_MAX, PLATE_RAW_MAX, PlateRead, fit_text
 from gatewatch.models.onnx import OnnxModel
 
 from .detector import PlateDetector, crop_box, plate_model_path
@@ -232,7 +232,8 @@ class PlateStage:
             return None
         country = result.country if result.country in ("VN", "CN") else "unknown"
         return PlateRead(
-            text=result.text, text_raw=result.text_raw, country=country,  # type: ignore[arg-type]
+            text=fit_text(result.text, PLATE_MAX), text_raw=fit_text(result.text_raw, PLATE_RAW_MAX),
+            country=country,  # type: ignore[arg-type]
             confidence=round(result.confidence, 4), reads=max(1, result.reads), crop_path=state.crop_path,
         )
 
