@@ -208,7 +208,7 @@ class ApiClient:
         code = response.status_code
         if code in (200, 201):
             return code == 201
-        if code in (404, 413, 415, 422):
+        if code in (404, 409, 413, 415, 422):  # 409: the API holds other bytes for that role
             raise EvidenceRejected(_short(response), code)
         raise ApiConfigError(f"unexpected answer to evidence upload ({_short(response)})", code)
 

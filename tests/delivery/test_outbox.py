@@ -7,6 +7,7 @@ import logging
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import ApiServer, big_jpegs, free_port, make_crossing, make_flag, real_jpegs, wait_for
 
@@ -205,3 +206,24 @@ def test_lost_acknowledgement_is_a_duplicate_not_a_double(
     assert (stats.delivered_total, stats.accepted_total, stats.duplicates_total) == (4, 2, 2)
     stored = api.event_ids()
     assert all(stored.count(str(e.event_id)) == 1 for e in events)
+
+
+def test_image_the_api_holds_other_bytes_for_is_set_aside(tmp_path: Path, api: ApiServer, api_key: str) -> None:
+    """409 for an image (the API keeps the bytes it has for that role): set aside, the queue goes on."""
+    first, other = real_jpegs(2)
+    conflicting, fine = make_crossing(40, other), make_crossing(41, first)
+    headers = {"X-API-Key": api_key}
+    body = {"events": [json.loads(conflicting.model_dump_json())]}
+    assert httpx.post(f"{api.url}/api/v1/events", json=body, headers=headers).status_code == 200
+    put = httpx.put(f"{api.url}/api/v1/events/{conflicting.event_id}/evidence/crop", content=first.read_bytes(),
+                    headers={**headers, "Content-Type": "image/jpeg"})
+    assert put.status_code == 201
+    sink = sink_for(tmp_path / "o.sqlite", api.url, api_key)
+    sink.emit(conflicting)  # the same event (a duplicate), but its crop differs from the stored one
+    sink.emit(fine)
+    assert sink.wait_idle(30)  # before: the 409 was "unexpected" and retried forever
+    sink.close()
+    stats = Outbox(tmp_path / "o.sqlite").stats()
+    assert (stats.pending_events, stats.pending_evidence) == (0, 0)
+    assert (stats.evidence_rejected_total, stats.evidence_sent_total) == (1, 1)
+    assert {(str(conflicting.event_id), "crop"), (str(fine.event_id), "crop")} <= api.evidence()
