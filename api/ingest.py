@@ -162,6 +162,21 @@ def _canonical(payload: dict[str, Any]) -> dict[str, Any]:
         return payload
 
 
+EDGE_LOCAL_FIELDS = ("crop_path", "snapshot_path")
+
+
+def _comparable(payload: dict[str, Any]) -> dict[str, Any]:
+    """A payload without the edge's local file paths, which mean nothing here and differ between runs.
+
+    A replayed file (same deterministic event ids) written to another crops folder is the same
+    crossing, not a conflict.
+    """
+    out = {k: v for k, v in payload.items() if k not in EDGE_LOCAL_FIELDS}
+    if isinstance(out.get("plate"), dict):
+        out["plate"] = {k: v for k, v in out["plate"].items() if k not in EDGE_LOCAL_FIELDS}
+    return out
+
+
 def _differences(stored: dict[str, Any], sent: dict[str, Any]) -> str:
     """``field: stored -> sent`` for every top-level field that differs (for the server log only)."""
     names = sorted(set(stored) | set(sent))
@@ -186,7 +201,7 @@ def _store(session: Session, events: Sequence[CrossingEvent | FlagEvent]) -> Ing
             .with_for_update().execution_options(populate_existing=True)))
     unique: dict[str, tuple[int, CrossingEvent | FlagEvent, dict[str, Any]]] = {}
     for index, event in enumerate(events):
-        dumped = event.model_dump(mode="json")
+        dumped = _comparable(event.model_dump(mode="json"))
         first = unique.setdefault(str(event.event_id), (index, event, dumped))
         if first[2] != dumped:
             raise _conflict(index, event, "repeated in the batch with other content", first[2], dumped)
@@ -197,7 +212,7 @@ def _store(session: Session, events: Sequence[CrossingEvent | FlagEvent]) -> Ing
         for event_id, payload in session.execute(
                 select(Event.event_id, Event.payload).where(Event.event_id.in_(chunk))):
             index, event, dumped = unique[event_id]
-            stored = _canonical(payload)
+            stored = _comparable(_canonical(payload))
             if stored != dumped:
                 raise _conflict(index, event, "already stored with other content", stored, dumped)
             existing.add(event_id)

@@ -80,6 +80,18 @@ def test_same_event_id_with_other_content_is_409_and_logged(client: TestClient, 
     assert sorted(c["lane"] for c in page["items"]) == ["lane-2", "lane-2"]
 
 
+def test_edge_local_paths_do_not_make_a_conflict(client: TestClient, env: Env) -> None:
+    """A replay writing its crops elsewhere sends the same crossing with other local paths: a duplicate."""
+    first = crossing(track_id=5)
+    first["crop_path"] = "/var/gatewatch/run1/crops/a.jpg"
+    assert post_events(client, env.key, [first]).json() == {"accepted": 1, "duplicates": 0}
+    replay = {**first, "crop_path": "/tmp/run2/a.jpg"}
+    assert post_events(client, env.key, [replay]).json() == {"accepted": 0, "duplicates": 1}
+    assert post_events(client, env.key, [{**first, "crop_path": None}]).json() == {"accepted": 0, "duplicates": 1}
+    r = post_events(client, env.key, [{**replay, "confidence": 0.11}])
+    assert r.status_code == 409, r.text
+
+
 def test_same_event_id_twice_in_one_batch_with_other_content_is_409(client: TestClient, env: Env) -> None:
     first = crossing(track_id=5)
     r = post_events(client, env.key, [first, {**first, "track_id": 6}])
