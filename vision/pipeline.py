@@ -83,6 +83,9 @@ class RunSummary:
     frames: int = 0
     corrupt_frames: int = 0
     dropped_frames: int = 0
+    source_frames: int = 0  # frames the source delivered
+    expected_frames: int | None = None  # frames the file says it holds
+    ended_early: bool = False  # the file stopped well before its stated length
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (lane, direction, class)
@@ -130,6 +133,8 @@ class RunSummary:
         if self.plates:
             out.append(f"plates: {self.crossings_with_plate} of {self.crossings} crossings with a plate; "
                        + ", ".join(f"{k} {n}" for k, n in self.plates.items()))
+        if self.ended_early:
+            out.append(f"ended early: {self.source_frames} of {self.expected_frames} frames")
         out.append(
             f"frames {self.frames} (corrupt skipped {self.corrupt_frames}, dropped {self.dropped_frames}) in "
             f"{self.seconds:.1f} s: {self.fps:.1f} FPS, latency p50 {self.latency(50):.1f} ms, p95 {self.latency(95):.1f} ms"
@@ -292,6 +297,9 @@ class GatePipeline:
         summary.seconds = time.perf_counter() - start
         summary.corrupt_frames = source.stats.corrupt
         summary.dropped_frames = reader.dropped
+        summary.source_frames = source.stats.frames
+        summary.expected_frames = source.stats.expected_frames
+        summary.ended_early = source.stats.ended_early
         if self.plates is not None:
             summary.plates = self.plates.stats()
         return summary
