@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from gatewatch.config import CameraConfig
 from gatewatch.events import CrossingEvent, FlagEvent, PlateRead
 from gatewatch.sinks import EventSink
 from gatewatch.vision.detector import Detector
+from gatewatch.vision.ids import crossing_id
 from gatewatch.vision.lines import GateLine
 from gatewatch.vision.sources import Frame, FrameSource, Prefetcher
 from gatewatch.vision.tracking import VehicleTracker
@@ -199,7 +199,8 @@ class GatePipeline:
         return FrameResult(frame, tracks, emitted, flags, (time.perf_counter() - start) * 1000)
 
     def _crossing(self, frame: Frame, tracks: sv.Detections, i: int, lane: str, direction: str) -> CrossingEvent:
-        event_id = uuid.uuid4()
+        # Same file, frame, track and line: same id on every run (a replay is idempotent at the API).
+        event_id = crossing_id(self.config.gate, self.config.camera, frame.key, int(tracks.tracker_id[i]), lane, direction)
         box = tuple(float(v) for v in tracks.xyxy[i])
         crop_path = None
         if self.crops_dir is not None:

@@ -326,7 +326,7 @@ class EmptyTruckStage:
                               "box": [round(float(v), 1) for v in truck.box]})
         if not truck.empty:
             return []
-        truck.flag = OpenFlag(FlagKind.EMPTY_TRUCK, frame.ts, frame.time)
+        truck.flag = OpenFlag.raise_on(FlagKind.EMPTY_TRUCK, frame, self.gate, self.camera, str(tid))
         truck.flag.snapshot_path, truck.flag.crop_path = self.evidence.save(
             frame.image, tuple(truck.box), truck.flag.flag_id, f"empty? {value:.2f}")  # type: ignore[arg-type]
         return [self._event(truck, tid, FlagPhase.START, frame, frame.ts)]

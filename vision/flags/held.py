@@ -37,7 +37,6 @@ from gatewatch.vision.flags.common import (
     box_diag,
     box_iou,
     clip_box,
-    time_at,
 )
 from gatewatch.vision.flags.config import HeldConfig, ZoneConfig
 from gatewatch.vision.flags.holds import plates_similar
@@ -330,7 +329,9 @@ class HeldStage:
     def _event(self, zone: DwellZone, change: StayChange, frame: Frame) -> FlagEvent:
         stay = change.stay
         if change.phase == FlagPhase.START:
-            stay.flag = OpenFlag(FlagKind.HELD, stay.first_ts, time_at(frame, stay.first_ts))
+            track = stay.current_track if stay.current_track is not None else (stay.track_ids or [None])[0]
+            stay.flag = OpenFlag.raise_on(FlagKind.HELD, frame, self.gate, self.camera, f"{zone.zone.id}/{track}",
+                                          started_ts=stay.first_ts)
             label = f"held {stay.vehicle_class or ''} {stay.dwell_s():.0f}s".strip()
             box = tuple(float(v) for v in stay.box)
             stay.flag.snapshot_path, stay.flag.crop_path = self.evidence.save(frame.image, box, stay.flag.flag_id, label)  # type: ignore[arg-type]

@@ -288,7 +288,7 @@ class HoldListStage:
                 watched.track_id, watched.last_seen_ts, watched.box = tid, frame.ts, box  # type: ignore[assignment]
                 seen.add(listed)
                 continue
-            flag = OpenFlag(FlagKind.HOLD_LIST, frame.ts, frame.time)
+            flag = OpenFlag.raise_on(FlagKind.HOLD_LIST, frame, self.gate, self.camera, f"{listed}/{tid}")
             watched = _Watched(flag, match, plate, tid, cls, box, frame.ts)  # type: ignore[arg-type]
             self._open[listed] = watched
             seen.add(listed)
