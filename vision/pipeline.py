@@ -7,8 +7,12 @@ with ``tracker_id`` set. Optional stages plug in by interface:
 
 - a plate stage (``update(image, index, tracks)``, ``plate_for(track_id)``, ``forget(ids)``, ``stats()``):
   crossings then wait up to ``plate_wait_s`` (or until the track is gone) for a settled plate;
-- flag stages (``TrackStage``): ``update(frame, tracks) -> list[FlagEvent]`` and
-  ``finish(frame) -> list[FlagEvent]`` at the end of the stream.
+- flag stages (``TrackStage``): ``update(frame, tracks) -> list[FlagEvent]``,
+  ``forget(frame, track_ids) -> list[FlagEvent]`` and ``finish(frame) -> list[FlagEvent]``
+  at the end of the stream.
+
+When the tracker lets a track go, every stage that keeps state per track (lines, plates,
+flags) forgets it in the same frame, so memory follows what is in view, not the run's length.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ class TrackStage(Protocol):
     """Watches tracks and raises flags (held vehicles, hold list, empty trucks)."""
 
     def update(self, frame: Frame, tracks: sv.Detections) -> list[FlagEvent]: ...
+
+    def forget(self, frame: Frame, track_ids: list[int]) -> list[FlagEvent]: ...
 
     def finish(self, frame: Frame | None) -> list[FlagEvent]: ...
 
@@ -195,8 +201,24 @@ class GatePipeline:
             flags.extend(stage.update(frame, tracks))
         for event in flags:
             self.sink.emit(event)
-        emitted = self._emit_crossings(crossings, frame, tracks)
+        emitted = self._emit_crossings(crossings, frame, tracks)  # ended tracks' crossings go out here
+        for event in self._forget(frame, self.tracker.ended):
+            self.sink.emit(event)
+            flags.append(event)
         return FrameResult(frame, tracks, emitted, flags, (time.perf_counter() - start) * 1000)
+
+    def _forget(self, frame: Frame, ended: list[int]) -> list[FlagEvent]:
+        """Every stage drops the state of tracks that ended; flags they held may end now."""
+        if not ended:
+            return []
+        for line in self.lines:
+            line.forget(ended)
+        if self.plates is not None:
+            self.plates.forget(ended)
+        flags: list[FlagEvent] = []
+        for stage in self.flag_stages:
+            flags.extend(stage.forget(frame, ended))
+        return flags
 
     def _crossing(self, frame: Frame, tracks: sv.Detections, i: int, lane: str, direction: str) -> CrossingEvent:
         # Same file, frame, track and line: same id on every run (a replay is idempotent at the API).
@@ -251,6 +273,10 @@ class GatePipeline:
         out: list[CrossingEvent | FlagEvent] = list(self._emit_crossings([], None, None)) if self.plates else []
         for stage in self.flag_stages:
             for event in stage.finish(last):
+                self.sink.emit(event)
+                out.append(event)
+        if last is not None:  # every track ends with the stream; their state goes with them
+            for event in self._forget(last, self.tracker.end_all()):
                 self.sink.emit(event)
                 out.append(event)
         return out

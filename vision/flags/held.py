@@ -234,6 +234,15 @@ class DwellZone:
                     stay.last_present_ts = ts
         return self._changes(ts)
 
+    def forget(self, track_ids: list[int]) -> None:
+        """Drop the position history of tracks that ended (stays outlive tracks: they are places)."""
+        for tid in track_ids:
+            self._history.pop(tid, None)
+            self._last_seen.pop(tid, None)
+        for stay in self.stays:
+            if stay.current_track in track_ids:
+                stay.current_track = None
+
     def _observe(self, stay: Stay, ts: float, box: np.ndarray, tid: int, names: np.ndarray | None, i: int,
                  gray: np.ndarray | None, plate_for: PlateLookup | None) -> None:
         stay.box = 0.8 * stay.box + 0.2 * box  # smooth detector jitter
@@ -316,6 +325,17 @@ class HeldStage:
             for change in zone.update(frame.ts, tracks, gray, self.plate_for):
                 events.append(self._event(zone, change, frame))
         return events
+
+    def forget(self, frame: Frame, track_ids: list[int]) -> list[FlagEvent]:
+        """Tracks that ended: their histories go; a held flag follows its place, so none ends here."""
+        for zone in self.zones:
+            zone.forget(track_ids)
+        return []
+
+    @property
+    def tracks(self) -> int:
+        """Tracks with position history held, over all zones."""
+        return sum(len(zone._history) + len(zone._last_seen) for zone in self.zones)
 
     def finish(self, frame: Frame | None) -> list[FlagEvent]:
         frame = frame or self._last_frame

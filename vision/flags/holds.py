@@ -299,9 +299,18 @@ class HoldListStage:
                 del self._open[listed]
             elif listed in seen and frame.ts - watched.flag.last_emit_ts >= self.update_interval_s:
                 events.append(self._event(watched, FlagPhase.UPDATE, frame, frame.ts))
-        if len(self._checked) > 10_000:  # bounded memory on a long-running camera
-            self._checked = dict(list(self._checked.items())[-5_000:])
         return events
+
+    def forget(self, frame: Frame, track_ids: list[int]) -> list[FlagEvent]:
+        """Tracks that ended: drop their checked plate; an open flag follows its plate and ends by ``grace_s``."""
+        for tid in track_ids:
+            self._checked.pop(tid, None)
+        return []
+
+    @property
+    def tracks(self) -> int:
+        """Tracks whose plate was checked and that have not ended."""
+        return len(self._checked)
 
     def finish(self, frame: Frame | None) -> list[FlagEvent]:
         frame = frame or self._last_frame
