@@ -152,6 +152,6 @@ def test_two_thousand_vehicles_leave_no_per_track_state(scene, plate_detector):
     assert plates.detections_total == VEHICLES // TALL_EVERY  # the real plate detector ran on each tall one
     # More trucks were judged than the verdict record keeps: it holds the latest 1,000.
     assert trucks.trucks_checked > 1000 and len(trucks.verdicts) == 1000
-    assert trucks.verdicts[-1]["track_id"] > trucks.verdicts[0]["track_id"] + 999
+    assert trucks.verdicts[-1]["track_id"] >= trucks.verdicts[0]["track_id"] + 999
     hold_flags = [(e.phase, e.plate.text) for e in sink.events if getattr(e, "flag_kind", None) == "hold_list"]
     assert hold_flags == [("start", "51F01000"), ("end", "51F01000")]
