@@ -70,6 +70,9 @@ class ModelConfig(_Strict):
     name: str = Field("yolov8n", description="Model name (looked up in the model folders) or path to an .onnx file.")
     providers: str | list[str] = Field("auto", description="'auto', or providers in order: tensorrt, cuda, openvino, cpu.")
     threads: int = Field(1, ge=0, le=64, description="onnxruntime intra-op threads (0: onnxruntime decides).")
+    download: bool = Field(
+        False, description="Fetch an unknown model name from the Ultralytics hub (network); default: offline only."
+    )
 
 
 class DetectConfig(_Strict):

@@ -1,9 +1,10 @@
 """Resolve a model by name or path.
 
 A name is looked up in the model folders (``GATEWATCH_MODEL_DIR``, ``<assets>/weights``,
-the cache) under each of its known file names; a path is used as it is. When nothing is
-found and Ultralytics is installed and online, an Ultralytics checkpoint of that name is
-downloaded and exported to ONNX in the cache. Air-gapped boxes set ``GATEWATCH_MODEL_DIR``.
+the cache) under each of its known file names; a path is used as it is. Offline first:
+nothing touches the network unless the caller asks for a download (``download=True``;
+``model.download: true`` / ``gatewatch run --download-model``), in which case an Ultralytics
+checkpoint of that name is fetched and exported to ONNX in the cache.
 """
 
 from __future__ import annotations
@@ -80,10 +81,11 @@ def find_source_checkpoint(name: str) -> Path | None:
     return None
 
 
-def resolve_model(name_or_path: str, download: bool = True) -> Path:
+def resolve_model(name_or_path: str, download: bool = False) -> Path:
     """Path of an ONNX model given a name (``yolov8n``) or a path.
 
-    Raises ``ModelError`` with what was searched when nothing is found.
+    Raises ``ModelError`` with what was searched when nothing is found; only with
+    ``download=True`` is an unknown name looked up on the Ultralytics hub first.
     """
     as_path = Path(name_or_path).expanduser()
     if as_path.suffix or "/" in name_or_path:
@@ -106,9 +108,10 @@ def resolve_model(name_or_path: str, download: bool = True) -> Path:
         if path is not None:
             return path
     searched = ", ".join(str(d) for d in model_dirs()) or "(no model folder exists)"
+    hint = "" if download else " (or allow a download: model.download: true / --download-model)"
     raise ModelError(
         f"model '{name_or_path}' not found in {searched}; set GATEWATCH_MODEL_DIR to a folder holding "
-        f"{KNOWN_MODELS.get(name_or_path, (name_or_path + '.onnx',))[0]}"
+        f"{KNOWN_MODELS.get(name_or_path, (name_or_path + '.onnx',))[0]}{hint}"
     )
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+EXIT_INPUT_INCOMPLETE = 5  # --strict: the input ended early or had unreadable frames
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -12,6 +15,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--crops", metavar="DIR", help="save a crop of each crossing vehicle")
     run.add_argument("--events", metavar="FILE", help="JSON-lines output ('-' for stdout; overrides the config)")
     run.add_argument("--model", help="model name or .onnx path (overrides the config)")
+    run.add_argument("--download-model", action="store_true",
+                     help="allow fetching an unknown model name from the Ultralytics hub (default: offline only)")
+    run.add_argument("--strict", action="store_true",
+                     help=f"exit {EXIT_INPUT_INCOMPLETE} when the input ended early or had unreadable frames")
     run.add_argument("--max-frames", type=int, help="stop after this many frames")
     run.add_argument("--progress", type=float, default=5.0, metavar="SECONDS", help="progress line interval")
     run.set_defaults(handler=_run)
@@ -31,8 +38,9 @@ def _load_with_overrides(args: argparse.Namespace):
     updates: dict[str, object] = {}
     if output:
         updates["output"] = config.output.model_copy(update=output)
-    if args.model:
-        updates["model"] = config.model.model_copy(update={"name": args.model})
+    model = {k: v for k, v in (("name", args.model), ("download", args.download_model or None)) if v}
+    if model:
+        updates["model"] = config.model.model_copy(update=model)
     return config.model_copy(update=updates) if updates else config
 
 
@@ -41,7 +49,10 @@ def _run(args: argparse.Namespace) -> int:
 
     config = _load_with_overrides(args)
     summary = run_camera(config, max_frames=args.max_frames, progress_every_s=args.progress)
-    print(summary.format_table())
+    # Events on stdout stay pure JSON lines: the summary then goes to stderr.
+    print(summary.format_table(), file=sys.stderr if config.output.events == "-" else sys.stdout)
+    if args.strict and (summary.ended_early or summary.corrupt_frames):
+        return EXIT_INPUT_INCOMPLETE
     return 0
 
 

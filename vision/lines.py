@@ -89,6 +89,14 @@ class GateLine:
             (entry if direction == "entry" else exit_)[i] = True
         return entry, exit_
 
+    def forget(self, track_ids: list[int]) -> None:
+        """Drop what this line keeps about tracks that ended (side history, counted-once mark)."""
+        for track_id in track_ids:
+            self._counted.pop(track_id, None)
+            self.zone.crossing_state_history.pop(track_id, None)
+            self.zone._confirmed_crossing_side.pop(track_id, None)
+            self.zone._tracker_frames_absent.pop(track_id, None)
+
     @property
     def entry_count(self) -> int:
         return sum(v for (d, _), v in self.counts.items() if d == "entry")

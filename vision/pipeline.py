@@ -7,15 +7,18 @@ with ``tracker_id`` set. Optional stages plug in by interface:
 
 - a plate stage (``update(image, index, tracks)``, ``plate_for(track_id)``, ``forget(ids)``, ``stats()``):
   crossings then wait up to ``plate_wait_s`` (or until the track is gone) for a settled plate;
-- flag stages (``TrackStage``): ``update(frame, tracks) -> list[FlagEvent]`` and
-  ``finish(frame) -> list[FlagEvent]`` at the end of the stream.
+- flag stages (``TrackStage``): ``update(frame, tracks) -> list[FlagEvent]``,
+  ``forget(frame, track_ids) -> list[FlagEvent]`` and ``finish(frame) -> list[FlagEvent]``
+  at the end of the stream.
+
+When the tracker lets a track go, every stage that keeps state per track (lines, plates,
+flags) forgets it in the same frame, so memory follows what is in view, not the run's length.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +33,7 @@ from gatewatch.config import CameraConfig
 from gatewatch.events import CrossingEvent, FlagEvent, PlateRead
 from gatewatch.sinks import EventSink
 from gatewatch.vision.detector import Detector
+from gatewatch.vision.ids import crossing_id
 from gatewatch.vision.lines import GateLine
 from gatewatch.vision.sources import Frame, FrameSource, Prefetcher
 from gatewatch.vision.tracking import VehicleTracker
@@ -53,6 +57,8 @@ class TrackStage(Protocol):
     """Watches tracks and raises flags (held vehicles, hold list, empty trucks)."""
 
     def update(self, frame: Frame, tracks: sv.Detections) -> list[FlagEvent]: ...
+
+    def forget(self, frame: Frame, track_ids: list[int]) -> list[FlagEvent]: ...
 
     def finish(self, frame: Frame | None) -> list[FlagEvent]: ...
 
@@ -83,6 +89,9 @@ class RunSummary:
     frames: int = 0
     corrupt_frames: int = 0
     dropped_frames: int = 0
+    source_frames: int = 0  # frames the source delivered
+    expected_frames: int | None = None  # frames the file says it holds
+    ended_early: bool = False  # the file stopped well before its stated length
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (lane, direction, class)
@@ -130,6 +139,8 @@ class RunSummary:
         if self.plates:
             out.append(f"plates: {self.crossings_with_plate} of {self.crossings} crossings with a plate; "
                        + ", ".join(f"{k} {n}" for k, n in self.plates.items()))
+        if self.ended_early:
+            out.append(f"ended early: {self.source_frames} of {self.expected_frames} frames")
         out.append(
             f"frames {self.frames} (corrupt skipped {self.corrupt_frames}, dropped {self.dropped_frames}) in "
             f"{self.seconds:.1f} s: {self.fps:.1f} FPS, latency p50 {self.latency(50):.1f} ms, p95 {self.latency(95):.1f} ms"
@@ -190,11 +201,28 @@ class GatePipeline:
             flags.extend(stage.update(frame, tracks))
         for event in flags:
             self.sink.emit(event)
-        emitted = self._emit_crossings(crossings, frame, tracks)
+        emitted = self._emit_crossings(crossings, frame, tracks)  # ended tracks' crossings go out here
+        for event in self._forget(frame, self.tracker.ended):
+            self.sink.emit(event)
+            flags.append(event)
         return FrameResult(frame, tracks, emitted, flags, (time.perf_counter() - start) * 1000)
 
+    def _forget(self, frame: Frame, ended: list[int]) -> list[FlagEvent]:
+        """Every stage drops the state of tracks that ended; flags they held may end now."""
+        if not ended:
+            return []
+        for line in self.lines:
+            line.forget(ended)
+        if self.plates is not None:
+            self.plates.forget(ended)
+        flags: list[FlagEvent] = []
+        for stage in self.flag_stages:
+            flags.extend(stage.forget(frame, ended))
+        return flags
+
     def _crossing(self, frame: Frame, tracks: sv.Detections, i: int, lane: str, direction: str) -> CrossingEvent:
-        event_id = uuid.uuid4()
+        # Same file, frame, track and line: same id on every run (a replay is idempotent at the API).
+        event_id = crossing_id(self.config.gate, self.config.camera, frame.key, int(tracks.tracker_id[i]), lane, direction)
         box = tuple(float(v) for v in tracks.xyxy[i])
         crop_path = None
         if self.crops_dir is not None:
@@ -247,6 +275,10 @@ class GatePipeline:
             for event in stage.finish(last):
                 self.sink.emit(event)
                 out.append(event)
+        if last is not None:  # every track ends with the stream; their state goes with them
+            for event in self._forget(last, self.tracker.end_all()):
+                self.sink.emit(event)
+                out.append(event)
         return out
 
     def run(
@@ -292,6 +324,9 @@ class GatePipeline:
         summary.seconds = time.perf_counter() - start
         summary.corrupt_frames = source.stats.corrupt
         summary.dropped_frames = reader.dropped
+        summary.source_frames = source.stats.frames
+        summary.expected_frames = source.stats.expected_frames
+        summary.ended_early = source.stats.ended_early
         if self.plates is not None:
             summary.plates = self.plates.stats()
         return summary

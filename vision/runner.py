@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 def build_detector(config: CameraConfig) -> YoloDetector:
     """The vehicle detector the config names (model resolved, session warmed up)."""
-    model = OnnxModel(resolve_model(config.model.name), providers=config.model.providers, threads=config.model.threads)
+    path = resolve_model(config.model.name, download=config.model.download)
+    model = OnnxModel(path, providers=config.model.providers, threads=config.model.threads)
     return YoloDetector(model, classes=config.detect.classes, confidence=config.detect.confidence, iou=config.detect.iou)
 
 

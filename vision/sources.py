@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import queue
 import threading
@@ -52,12 +53,22 @@ class Frame:
         index: position in the source (skipped corrupt frames keep their index).
         ts: seconds since the start of the stream (from the stream's timestamps).
         time: wall-clock time of the frame (UTC).
+        source_id: identity of a replayable source (a file's size and content hash), ``None``
+            for live streams.
     """
 
     image: np.ndarray
     index: int
     ts: float
     time: datetime
+    source_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What names this frame across runs: file identity and index, or the live frame's UTC time."""
+        if self.source_id is not None:
+            return f"{self.source_id}#{self.index}"
+        return self.time.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 @dataclass
@@ -67,7 +78,10 @@ class SourceStats:
     frames: int = 0
     corrupt: int = 0
     reconnects: int = 0
+    open_attempts: int = 0
     corrupt_indices: list[int] = field(default_factory=list)
+    ended_early: bool = False
+    expected_frames: int | None = None
 
     def mark_corrupt(self, index: int) -> None:
         self.corrupt += 1
@@ -77,6 +91,41 @@ class SourceStats:
 
 def _valid(image: np.ndarray | None) -> bool:
     return image is not None and image.ndim == 3 and image.shape[0] > 0 and image.shape[1] > 0 and image.shape[2] == 3
+
+
+def file_identity(path: Path, chunk: int = 1 << 20) -> str:
+    """Content identity of a file: its size and a SHA-256 of its first and last MiB.
+
+    The same recording gives the same identity wherever it lies; a different or changed
+    recording gives another (the path alone would do neither).
+    """
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with path.open("rb") as f:
+        digest.update(f.read(chunk))
+        if size > chunk:
+            f.seek(max(chunk, size - chunk))
+            digest.update(f.read(chunk))
+    return f"{size}-{digest.hexdigest()[:32]}"
+
+
+def folder_identity(files: list[Path]) -> str:
+    """Content identity of an image folder: names, sizes and the first KiB of every image."""
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(f"{file.name}\0{file.stat().st_size}\0".encode())
+        with file.open("rb") as f:
+            digest.update(f.read(1024))
+    return f"{len(files)}-{digest.hexdigest()[:32]}"
+
+
+def jpeg_complete(data: bytes) -> bool:
+    """Whether JPEG bytes end with their end-of-image marker (``FF D9``; trailing padding allowed).
+
+    A JPEG cut short still decodes (libjpeg fills the rest grey and only warns "Premature
+    end of JPEG file"), so truncation has to be checked on the bytes.
+    """
+    return data.rstrip(b"\x00\r\n\t ").endswith(b"\xff\xd9")
 
 
 def _start_time(config: SourceConfig) -> datetime:
@@ -92,6 +141,7 @@ class FrameSource:
     size: tuple[int, int] = (0, 0)  # (width, height)
     total_frames: int | None = None
     live: bool = False
+    identity: str | None = None  # content identity of a replayable source (see ``Frame.key``)
 
     def __init__(self) -> None:
         self.stats = SourceStats()
@@ -117,30 +167,38 @@ class VideoFileSource(FrameSource):
         if not self.path.is_file():
             raise SourceError(f"video not found: {self.path}")
         self.config = config
+        probe = cv2.VideoCapture(str(self.path))
+        try:
+            ok, first = probe.read() if probe.isOpened() else (False, None)
+            if not ok or not _valid(first):
+                raise SourceError(f"cannot read video: {self.path} (not a video, or an unsupported codec)")
+            self.fps = float(probe.get(cv2.CAP_PROP_FPS)) or 25.0
+            count = int(probe.get(cv2.CAP_PROP_FRAME_COUNT))
+        finally:
+            probe.release()
+        # Never seek back to the start: on some files (variable frame rate mp4) a seek to frame 0
+        # lands seconds later. A second capture starts at the true first frame.
         self.cap = cv2.VideoCapture(str(self.path))
-        ok, first = self.cap.read() if self.cap.isOpened() else (False, None)
-        if not ok or not _valid(first):
-            self.cap.release()
-            raise SourceError(f"cannot read video: {self.path} (not a video, or an unsupported codec)")
-        self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-        self.fps = float(self.cap.get(cv2.CAP_PROP_FPS)) or 25.0
         self.size = (first.shape[1], first.shape[0])
-        count = int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.total_frames = count if count > 0 else None
+        self.stats.expected_frames = self.total_frames
         self.start_time = _start_time(config)
+        self.identity = f"file:{file_identity(self.path)}"
 
     def __iter__(self) -> Iterator[Frame]:
         index = 0
-        misses = 0
+        misses = 0  # frames in a row that could not be read
+        pending: list[int] = []  # failed reads, corrupt only if a good frame follows them
         last_ts = -1.0
+        last_pts: float | None = None
         first_pts: float | None = None  # containers may start at a non-zero presentation time
         started = time.monotonic()
         while not self._stop.is_set():
             ok = self.cap.grab()
             if not ok:
-                # A failed grab before the known end is a damaged frame: skip it and go on.
+                # A failed read before the container's end may be one damaged frame: try on.
                 if self.total_frames is not None and index < self.total_frames and misses < self.config.max_corrupt_in_row:
-                    self.stats.mark_corrupt(index)
+                    pending.append(index)
                     misses += 1
                     index += 1
                     continue
@@ -152,6 +210,9 @@ class VideoFileSource(FrameSource):
             ts = pts - first_pts
             if ts <= last_ts or ts < 0:  # no usable timestamps: fall back to the nominal rate
                 ts = index / self.fps
+            for skipped in pending:
+                self.stats.mark_corrupt(skipped)
+            pending.clear()
             if not ok or not _valid(image) or image.shape[:2] != (self.size[1], self.size[0]):
                 self.stats.mark_corrupt(index)
                 misses += 1
@@ -161,13 +222,30 @@ class VideoFileSource(FrameSource):
                 continue
             misses = 0
             last_ts = ts
+            last_pts = pts  # the container's own time, which the stated length counts in
             if self.config.realtime:
                 delay = ts - (time.monotonic() - started)
                 if delay > 0:
                     time.sleep(delay)
             self.stats.frames += 1
-            yield Frame(image, index, ts, self.start_time + timedelta(seconds=ts))
+            yield Frame(image, index, ts, self.start_time + timedelta(seconds=ts), self.identity)
             index += 1
+        if not self._stop.is_set():
+            self._check_end(last_pts)
+
+    def _check_end(self, last_pts: float | None) -> None:
+        """Warn when the stream stopped well before the container's stated length (a cut file)."""
+        if self.total_frames is None:
+            return
+        duration = self.total_frames / self.fps
+        reached = (last_pts if last_pts is not None else -1 / self.fps) + 1 / self.fps
+        # Frame counts of variable-rate files are estimates (duration x fps): judge by time.
+        if duration - reached > max(1.0, 2 / self.fps):
+            self.stats.ended_early = True
+            log.warning(
+                "%s ended early: %d of %d frames (%.1f of %.1f s); the file is cut short or damaged",
+                self.path.name, self.stats.frames, self.total_frames, max(reached, 0.0), duration,
+            )
 
     def close(self) -> None:
         self.cap.release()
@@ -187,26 +265,38 @@ class ImageFolderSource(FrameSource):
         self.fps = config.folder_fps
         self.total_frames = len(self.files)
         self.start_time = _start_time(config)
+        self.identity = f"folder:{folder_identity(self.files)}"
         for file in self.files:
-            image = cv2.imread(str(file))
+            image = self._read(file)
             if _valid(image):
                 self.size = (image.shape[1], image.shape[0])
                 break
         else:
             raise SourceError(f"none of the {len(self.files)} images in {self.path} can be read")
 
+    @staticmethod
+    def _read(file: Path) -> np.ndarray | None:
+        """Decode one image; ``None`` when unreadable or a JPEG cut short."""
+        try:
+            data = file.read_bytes()
+        except OSError:
+            return None
+        if data[:2] == b"\xff\xd8" and not jpeg_complete(data):
+            return None
+        return cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+
     def __iter__(self) -> Iterator[Frame]:
         for index, file in enumerate(self.files):
             if self._stop.is_set():
                 break
-            image = cv2.imread(str(file))
-            if not _valid(image) or image.shape[:2] != (self.size[1], self.size[0]):
-                log.warning("skipping unreadable image %s", file.name)
+            image = self._read(file)
+            if not _valid(image) or image.shape[:2] != (self.size[1], self.size[0]):  # type: ignore[union-attr]
+                log.warning("skipping unreadable or truncated image %s", file.name)
                 self.stats.mark_corrupt(index)
                 continue
             ts = index / self.fps
             self.stats.frames += 1
-            yield Frame(image, index, ts, self.start_time + timedelta(seconds=ts))
+            yield Frame(image, index, ts, self.start_time + timedelta(seconds=ts), self.identity)  # type: ignore[arg-type]
 
 
 class StreamSource(FrameSource):
@@ -218,13 +308,17 @@ class StreamSource(FrameSource):
         super().__init__()
         self.config = config
         self.target: str | int = int(config.uri) if config.uri.isdigit() else config.uri
-        self.cap = self._open_once()
-        if self.cap is None:
-            raise SourceError(f"cannot open stream: {config.uri}")
+        # A camera that is down when the edge box starts is the same case as one that drops:
+        # the reconnect policy applies to the first open too.
+        cap = self._reconnect()
+        if cap is None:
+            raise SourceError(f"cannot open stream: {config.uri} ({self.stats.open_attempts} attempt(s) failed)")
+        self.cap = cap
         self.fps = float(self.cap.get(cv2.CAP_PROP_FPS)) or 25.0
         self.size = (int(self.cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self.cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
 
     def _open_once(self) -> cv2.VideoCapture | None:
+        self.stats.open_attempts += 1
         cap = cv2.VideoCapture(self.target, cv2.CAP_FFMPEG) if isinstance(self.target, str) else cv2.VideoCapture(self.target)
         if cap.isOpened():
             return cap
@@ -238,7 +332,7 @@ class StreamSource(FrameSource):
             stop=stop_after_attempt(rc.max_attempts) if rc.max_attempts else stop_never,
             retry=retry_if_result(lambda cap: cap is None and not self._stop.is_set()),
             before_sleep=lambda state: log.warning(
-                "stream %s down, reconnect attempt %d failed", self.config.uri, state.attempt_number
+                "stream %s down, attempt %d to open it failed", self.config.uri, state.attempt_number
             ),
         )
         try:

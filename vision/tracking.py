@@ -2,7 +2,9 @@
 
 Thin adapter: settings in seconds of stream time, frame timestamps passed through so a
 dropped or skipped frame does not distort the motion model, and unconfirmed detections
-(``tracker_id == -1``) removed so later stages only see tracks.
+(``tracker_id == -1``) removed so later stages only see tracks. After each update ``ended``
+lists the tracks the tracker let go this frame (not seen for its lost-track time), so every
+stage that keeps per-track state can forget them in the same frame.
 """
 
 from __future__ import annotations
@@ -28,13 +30,33 @@ class VehicleTracker:
             minimum_iou_threshold=config.min_iou,
             high_conf_det_threshold=config.high_confidence,
         )
+        self._live: set[int] = set()  # ids handed out and still held by the tracker
+        self.ended: list[int] = []  # ids the last update let go
+
+    def _held_ids(self) -> set[int]:
+        return {int(t.tracker_id) for t in self._tracker.tracks if int(t.tracker_id) >= 0}
 
     def update(self, detections: sv.Detections, ts: float) -> sv.Detections:
         """Associate this frame's detections with tracks; ``ts`` in seconds of stream time."""
         tracked = self._tracker.update(detections, timestamp=ts)
+        held = self._held_ids()
         if tracked.tracker_id is None or len(tracked) == 0:
-            empty = sv.Detections.empty()
-            empty.tracker_id = np.array([], dtype=int)
-            empty.data["class_name"] = np.array([], dtype=str)
-            return empty
-        return tracked[tracked.tracker_id >= 0]
+            tracked = sv.Detections.empty()
+            tracked.tracker_id = np.array([], dtype=int)
+            tracked.data["class_name"] = np.array([], dtype=str)
+        else:
+            tracked = tracked[tracked.tracker_id >= 0]
+        seen = {int(t) for t in tracked.tracker_id}
+        self.ended = sorted(self._live - held - seen)
+        self._live = (self._live | seen) - set(self.ended)
+        return tracked
+
+    def end_all(self) -> list[int]:
+        """End of stream: every track still held ends now (their ids, ascending)."""
+        ended, self._live, self.ended = sorted(self._live), set(), []
+        return ended
+
+    @property
+    def live(self) -> int:
+        """Tracks handed out and not yet ended."""
+        return len(self._live)

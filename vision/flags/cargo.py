@@ -206,12 +206,14 @@ class _Truck:
 class EmptyTruckStage:
     """Track stage raising ``empty_truck`` flags (geometry, or the classifier when configured).
 
-    Read-only figures for benchmarks: ``trucks_checked``, ``trucks_flagged`` and ``verdicts``
-    (one dict per judged truck).
+    Read-only figures for benchmarks: ``trucks_checked``, ``trucks_flagged`` (totals) and
+    ``verdicts`` (one dict per judged truck, the latest ``keep_verdicts`` only, so a camera
+    running for months holds a bounded list).
     """
 
     def __init__(self, config: EmptyTruckConfig, gate: str, camera: str, fps: float, frame_size: tuple[int, int],
-                 evidence: EvidenceWriter | None = None, update_interval_s: float = 30.0) -> None:
+                 evidence: EvidenceWriter | None = None, update_interval_s: float = 30.0,
+                 keep_verdicts: int = 1000) -> None:
         self.config = config
         self.gate, self.camera = gate, camera
         self.fps = fps if fps > 0 else 10.0
@@ -223,15 +225,23 @@ class EmptyTruckStage:
         self.method = "classifier" if self.classifier else "geometry"
         self._trucks: dict[int, _Truck] = {}
         self._last_frame: Frame | None = None
-        self.verdicts: list[dict[str, Any]] = []
+        self.verdicts: deque[dict[str, Any]] = deque(maxlen=keep_verdicts)
+        self.trucks_checked = 0
+        self.trucks_flagged = 0
 
     @property
-    def trucks_checked(self) -> int:
-        return len(self.verdicts)
+    def tracks(self) -> int:
+        """Tracks with state held."""
+        return len(self._trucks)
 
-    @property
-    def trucks_flagged(self) -> int:
-        return sum(1 for v in self.verdicts if v["empty"])
+    def forget(self, frame: Frame, track_ids: list[int]) -> list[FlagEvent]:
+        """Tracks that ended: their state goes, and an open flag ends when its truck was last seen."""
+        events: list[FlagEvent] = []
+        for tid in track_ids:
+            truck = self._trucks.pop(int(tid), None)
+            if truck is not None and truck.flag is not None:
+                events.append(self._event(truck, int(tid), FlagPhase.END, frame, truck.last_seen_ts, "left"))
+        return events
 
     def trigger(self, tracks: sv.Detections) -> np.ndarray:
         """Bool mask ``(n,)``: tracks flagged as empty trucks."""
@@ -319,6 +329,8 @@ class EmptyTruckStage:
         truck.decided = True
         value = float(np.median(truck.scores)) if self.classifier is None else float(np.mean(truck.scores))
         truck.empty = value < cfg.fill_threshold if self.classifier is None else value >= cfg.classifier.empty_threshold  # type: ignore[union-attr]
+        self.trucks_checked += 1
+        self.trucks_flagged += truck.empty
         self.verdicts.append({"track_id": tid, "ts": round(frame.ts, 3), "frame_index": frame.index,
                               "method": self.method, "value": round(value, 4), "empty": truck.empty,
                               "vehicle_class": truck.vehicle_class, "check_frames": list(truck.check_frames),
@@ -326,7 +338,7 @@ class EmptyTruckStage:
                               "box": [round(float(v), 1) for v in truck.box]})
         if not truck.empty:
             return []
-        truck.flag = OpenFlag(FlagKind.EMPTY_TRUCK, frame.ts, frame.time)
+        truck.flag = OpenFlag.raise_on(FlagKind.EMPTY_TRUCK, frame, self.gate, self.camera, str(tid))
         truck.flag.snapshot_path, truck.flag.crop_path = self.evidence.save(
             frame.image, tuple(truck.box), truck.flag.flag_id, f"empty? {value:.2f}")  # type: ignore[arg-type]
         return [self._event(truck, tid, FlagPhase.START, frame, frame.ts)]

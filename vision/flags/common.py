@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from gatewatch.events import FlagEvent, FlagKind, FlagPhase, PlateRead
+from gatewatch.vision.ids import flag_event_id, flag_id
 from gatewatch.vision.sources import Frame
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,10 @@ class EvidenceWriter:
 
 @dataclass
 class OpenFlag:
-    """An open flag: what its start said, and when it was last updated."""
+    """An open flag: what its start said, and when it was last updated.
+
+    Build it with ``OpenFlag.raise_on(...)`` so its id is deterministic (see ``gatewatch.vision.ids``).
+    """
 
     kind: FlagKind
     started_ts: float
@@ -90,6 +94,15 @@ class OpenFlag:
     last_emit_ts: float = 0.0
     snapshot_path: str | None = None
     crop_path: str | None = None
+
+    @classmethod
+    def raise_on(
+        cls, kind: FlagKind, frame: Frame, gate: str, camera: str, subject: str, started_ts: float | None = None
+    ) -> OpenFlag:
+        """A flag raised on ``frame`` for ``subject`` (track, zone/track, plate/track); may have started earlier."""
+        started_ts = frame.ts if started_ts is None else started_ts
+        return cls(kind, started_ts, time_at(frame, started_ts),
+                   flag_id=flag_id(gate, camera, FlagKind(kind).value, frame.key, subject))
 
     def event(
         self,
@@ -109,6 +122,7 @@ class OpenFlag:
         """One event of this flag at stream time ``ts`` (an end may be dated before ``frame``)."""
         self.last_emit_ts = ts
         return FlagEvent(
+            event_id=flag_event_id(self.flag_id, FlagPhase(phase).value, frame.key),
             flag_id=self.flag_id,
             flag_kind=self.kind,
             phase=phase,

@@ -37,7 +37,6 @@ from gatewatch.vision.flags.common import (
     box_diag,
     box_iou,
     clip_box,
-    time_at,
 )
 from gatewatch.vision.flags.config import HeldConfig, ZoneConfig
 from gatewatch.vision.flags.holds import plates_similar
@@ -235,6 +234,15 @@ class DwellZone:
                     stay.last_present_ts = ts
         return self._changes(ts)
 
+    def forget(self, track_ids: list[int]) -> None:
+        """Drop the position history of tracks that ended (stays outlive tracks: they are places)."""
+        for tid in track_ids:
+            self._history.pop(tid, None)
+            self._last_seen.pop(tid, None)
+        for stay in self.stays:
+            if stay.current_track in track_ids:
+                stay.current_track = None
+
     def _observe(self, stay: Stay, ts: float, box: np.ndarray, tid: int, names: np.ndarray | None, i: int,
                  gray: np.ndarray | None, plate_for: PlateLookup | None) -> None:
         stay.box = 0.8 * stay.box + 0.2 * box  # smooth detector jitter
@@ -318,6 +326,17 @@ class HeldStage:
                 events.append(self._event(zone, change, frame))
         return events
 
+    def forget(self, frame: Frame, track_ids: list[int]) -> list[FlagEvent]:
+        """Tracks that ended: their histories go; a held flag follows its place, so none ends here."""
+        for zone in self.zones:
+            zone.forget(track_ids)
+        return []
+
+    @property
+    def tracks(self) -> int:
+        """Tracks with position history held, over all zones."""
+        return sum(len(zone._history) + len(zone._last_seen) for zone in self.zones)
+
     def finish(self, frame: Frame | None) -> list[FlagEvent]:
         frame = frame or self._last_frame
         events: list[FlagEvent] = []
@@ -330,7 +349,9 @@ class HeldStage:
     def _event(self, zone: DwellZone, change: StayChange, frame: Frame) -> FlagEvent:
         stay = change.stay
         if change.phase == FlagPhase.START:
-            stay.flag = OpenFlag(FlagKind.HELD, stay.first_ts, time_at(frame, stay.first_ts))
+            track = stay.current_track if stay.current_track is not None else (stay.track_ids or [None])[0]
+            stay.flag = OpenFlag.raise_on(FlagKind.HELD, frame, self.gate, self.camera, f"{zone.zone.id}/{track}",
+                                          started_ts=stay.first_ts)
             label = f"held {stay.vehicle_class or ''} {stay.dwell_s():.0f}s".strip()
             box = tuple(float(v) for v in stay.box)
             stay.flag.snapshot_path, stay.flag.crop_path = self.evidence.save(frame.image, box, stay.flag.flag_id, label)  # type: ignore[arg-type]

@@ -288,7 +288,7 @@ class HoldListStage:
                 watched.track_id, watched.last_seen_ts, watched.box = tid, frame.ts, box  # type: ignore[assignment]
                 seen.add(listed)
                 continue
-            flag = OpenFlag(FlagKind.HOLD_LIST, frame.ts, frame.time)
+            flag = OpenFlag.raise_on(FlagKind.HOLD_LIST, frame, self.gate, self.camera, f"{listed}/{tid}")
             watched = _Watched(flag, match, plate, tid, cls, box, frame.ts)  # type: ignore[arg-type]
             self._open[listed] = watched
             seen.add(listed)
@@ -299,9 +299,18 @@ class HoldListStage:
                 del self._open[listed]
             elif listed in seen and frame.ts - watched.flag.last_emit_ts >= self.update_interval_s:
                 events.append(self._event(watched, FlagPhase.UPDATE, frame, frame.ts))
-        if len(self._checked) > 10_000:  # bounded memory on a long-running camera
-            self._checked = dict(list(self._checked.items())[-5_000:])
         return events
+
+    def forget(self, frame: Frame, track_ids: list[int]) -> list[FlagEvent]:
+        """Tracks that ended: drop their checked plate; an open flag follows its plate and ends by ``grace_s``."""
+        for tid in track_ids:
+            self._checked.pop(tid, None)
+        return []
+
+    @property
+    def tracks(self) -> int:
+        """Tracks whose plate was checked and that have not ended."""
+        return len(self._checked)
 
     def finish(self, frame: Frame | None) -> list[FlagEvent]:
         frame = frame or self._last_frame
