@@ -52,7 +52,8 @@ class SourceConfig(_Strict):
         "auto", description="Source type; 'auto' decides from the uri."
     )
     start_time: datetime | None = Field(
-        None, description="Wall-clock time of the first frame of a file (UTC if no zone); default: time of the run."
+        None, description="Wall-clock time of the first frame of a file (UTC if no zone); default: the file's modification "
+        "time (the same on every replay, so replayed events are duplicates at the API)."
     )
     folder_fps: float = Field(10.0, gt=0, le=240, description="Frame rate assumed for an image folder.")
     realtime: bool = Field(

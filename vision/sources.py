@@ -128,9 +128,14 @@ def jpeg_complete(data: bytes) -> bool:
     return data.rstrip(b"\x00\r\n\t ").endswith(b"\xff\xd9")
 
 
-def _start_time(config: SourceConfig) -> datetime:
-    """Wall-clock time of a file's first frame: the configured one (UTC if naive) or now."""
-    start = config.start_time or datetime.now(timezone.utc)
+def _start_time(config: SourceConfig, recorded: Path) -> datetime:
+    """Wall-clock time of a file's first frame: the configured one (UTC if naive), else the file's mtime.
+
+    Not the time of the run: a replay of the same file must build the same events (same
+    deterministic ids, same times), so the API stores each crossing once instead of refusing
+    the replay's events as conflicts.
+    """
+    start = config.start_time or datetime.fromtimestamp(recorded.stat().st_mtime, timezone.utc)
     return start if start.tzinfo else start.replace(tzinfo=timezone.utc)
 
 
@@ -182,7 +187,7 @@ class VideoFileSource(FrameSource):
         self.size = (first.shape[1], first.shape[0])
         self.total_frames = count if count > 0 else None
         self.stats.expected_frames = self.total_frames
-        self.start_time = _start_time(config)
+        self.start_time = _start_time(config, self.path)
         self.identity = f"file:{file_identity(self.path)}"
 
     def __iter__(self) -> Iterator[Frame]:
@@ -264,7 +269,7 @@ class ImageFolderSource(FrameSource):
             raise SourceError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {self.path}")
         self.fps = config.folder_fps
         self.total_frames = len(self.files)
-        self.start_time = _start_time(config)
+        self.start_time = _start_time(config, self.files[0])
         self.identity = f"folder:{folder_identity(self.files)}"
         for file in self.files:
             image = self._read(file)

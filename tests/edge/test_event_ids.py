@@ -39,9 +39,10 @@ class SameFramesSameBoxes:
         return self.seen[key]
 
 
-def crossings_of(video: Path, detector, camera: str = "highway-cctv") -> list[CrossingEvent]:
+def crossings_of(video: Path, detector, camera: str = "highway-cctv", **source: object) -> list[CrossingEvent]:
     config = load_config(ROOT / "samples" / "highway_cctv.yaml")
-    config = config.model_copy(update={"camera": camera, "source": config.source.model_copy(update={"uri": str(video)})})
+    source_config = config.source.model_copy(update={"uri": str(video), **source})
+    config = config.model_copy(update={"camera": camera, "source": source_config})
     source = open_source(config.source)
     sink = MemorySink()
     GatePipeline(config, detector, sink, fps=source.fps).run(source, max_frames=FRAMES)
@@ -67,6 +68,8 @@ def highway_runs(vehicle_detector, tmp_path_factory) -> dict[str, list[CrossingE
         "moved": crossings_of(Path(moved), vehicle_detector),
         "other_file": crossings_of(other, vehicle_detector),
         "other_camera": crossings_of(original, vehicle_detector, camera="highway-cctv-2"),
+        "no_start_time": crossings_of(original, vehicle_detector, start_time=None),
+        "no_start_time_replay": crossings_of(original, vehicle_detector, start_time=None),
     }
 
 
@@ -77,6 +80,14 @@ def test_replaying_a_file_gives_the_same_crossing_ids(highway_runs):
     for run in ("replay", "moved"):  # the path does not matter, the content does
         assert [e.event_id for e in highway_runs[run]] == [e.event_id for e in first]
         assert what(highway_runs[run]) == what(first)
+
+
+@pytest.mark.slow
+def test_replay_without_a_start_time_repeats_every_event_exactly(highway_runs):
+    """No start time set: frames are dated from the file, not the run, so the API sees duplicates, not conflicts."""
+    first, replay = highway_runs["no_start_time"], highway_runs["no_start_time_replay"]
+    assert len(first) >= 3
+    assert [e.model_dump() for e in replay] == [e.model_dump() for e in first]
 
 
 @pytest.mark.slow
