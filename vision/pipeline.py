@@ -41,6 +41,20 @@ from gatewatch.vision.tracking import VehicleTracker
 log = logging.getLogger(__name__)
 
 
+
+def _write_jpeg(path: Path, image: np.ndarray, params: list[int]) -> bool:
+    """Write a JPEG whole or not at all (a full disk leaves no truncated crop behind); False on failure."""
+    ok, data = cv2.imencode(".jpg", image, params)
+    try:
+        if not ok:
+            raise OSError("JPEG encoding failed")
+        path.write_bytes(data.tobytes())
+        return True
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        log.warning("could not write crop %s: %s; the crossing is reported without it", path, exc)
+        return False
+
 class PlateStage(Protocol):
     """Reads plates of tracked vehicles (see ``gatewatch.vision.plates``)."""
 
@@ -230,8 +244,7 @@ class GatePipeline:
             crop = frame.image[max(y1, 0) : y2, max(x1, 0) : x2]
             if crop.size:
                 path = self.crops_dir / f"{event_id}.jpg"
-                cv2.imwrite(str(path), crop, self._jpeg)
-                crop_path = str(path)
+                crop_path = str(path) if _write_jpeg(path, crop, self._jpeg) else None
         names = tracks.data.get("class_name")
         return CrossingEvent(
             event_id=event_id,

@@ -117,15 +117,30 @@ class MemorySink:
 
 
 class FanoutSink:
-    """Sends each event to several sinks in order."""
+    """Sends each event to several sinks in order.
+
+    Policy for a failing sink: an exception from one sink is logged (ERROR, with the event id)
+    and counted in ``failures`` (by sink class), and the event still goes to every other sink;
+    the run goes on. ``close`` closes every sink even when one fails to close.
+    """
 
     def __init__(self, sinks: list[EventSink]) -> None:
         self.sinks = sinks
+        self.failures: dict[str, int] = {}
 
     def emit(self, event: Event) -> None:
         for sink in self.sinks:
-            sink.emit(event)
+            try:
+                sink.emit(event)
+            except Exception:
+                name = type(sink).__name__
+                self.failures[name] = self.failures.get(name, 0) + 1
+                log.exception("sink %s failed on event %s (%d failures so far); the other sinks still get it",
+                              name, event.event_id, self.failures[name])
 
     def close(self) -> None:
         for sink in self.sinks:
-            sink.close()
+            try:
+                sink.close()
+            except Exception:
+                log.exception("sink %s failed to close", type(sink).__name__)

@@ -78,3 +78,31 @@ def test_build_sinks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         for sink in sinks:
             sink.close()
     assert build_sinks(None, None, "g", "c") == []
+
+
+class _BrokenSink:
+    """A sink whose every call fails (a bug or a broken link in one sink)."""
+
+    def emit(self, event: object) -> None:
+        raise RuntimeError("sink bug")
+
+    def close(self) -> None:
+        raise RuntimeError("close bug")
+
+
+def test_fanout_keeps_feeding_the_other_sinks_when_one_fails(tmp_path, caplog) -> None:
+    from conftest import make_crossing
+
+    from gatewatch.sinks import FanoutSink, JsonlSink, MemorySink
+
+    memory, jsonl = MemorySink(), JsonlSink(tmp_path / "events.jsonl")
+    fanout = FanoutSink([_BrokenSink(), jsonl, memory])  # type: ignore[list-item]
+    events = [make_crossing(i) for i in range(3)]
+    with caplog.at_level("ERROR", logger="gatewatch.sinks"):
+        for event in events:
+            fanout.emit(event)
+        fanout.close()  # the broken sink's close does not keep the file from being closed
+    assert [e.event_id for e in memory.events] == [e.event_id for e in events]
+    assert len((tmp_path / "events.jsonl").read_text().splitlines()) == 3
+    assert fanout.failures == {"_BrokenSink": 3}
+    assert sum("failed on event" in r.getMessage() for r in caplog.records) == 3

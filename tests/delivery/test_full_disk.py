@@ -173,3 +173,24 @@ def test_memory_bound_drops_oldest_events_only_when_events_alone_exceed_it() -> 
     stored: list[str] = []
     assert held.drain(lambda event, images: stored.append(str(event.event_id))) == 3
     assert stored == [str(e.event_id) for e in events[2:]]  # oldest first, the newest kept
+
+
+def test_crossing_crops_on_a_full_disk_leave_no_truncated_file(small_disk: SmallDisk, vehicle_detector) -> None:
+    """Every crossing still goes out, without a crop, and no half-written JPEG is left to be sent as evidence."""
+    from gatewatch.config import load_config
+    from gatewatch.vision.pipeline import GatePipeline
+    from gatewatch.vision.sources import open_source
+
+    crops = small_disk.root / "crops"
+    config = load_config(Path(__file__).parents[2] / "samples" / "highway_cctv.yaml")
+    config = config.model_copy(update={"output": config.output.model_copy(update={"crops_dir": str(crops)})})
+    source = open_source(config.source)
+    memory = MemorySink()
+    pipeline = GatePipeline(config, vehicle_detector, memory, fps=source.fps)  # makes the crops folder
+    small_disk.fill()
+    pipeline.run(source, max_frames=150)
+    source.close()
+    crossings = [e for e in memory.events if e.kind == "crossing"]
+    assert len(crossings) >= 3
+    assert [e.crop_path for e in crossings] == [None] * len(crossings)
+    assert list(crops.iterdir()) == []
