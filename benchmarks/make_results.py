@@ -15,6 +15,7 @@ PARTS = [  # file, section title
     ("plates_audit.md", "Plate labels: audited sample of misses (`benchmarks/label_audit.py`)"),
     ("flags.md", "Empty-truck check (`benchmarks/empty_trucks.py`)"),
     ("api.md", "Gate API load (`benchmarks/api_load.py`)"),
+    ("soak.md", "Soak: memory and delivery over a long run (`benchmarks/soak.py`)"),
 ]
 INTRO = """# Benchmark results
 

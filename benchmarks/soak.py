@@ -59,8 +59,8 @@ DEFAULT_CLIP = "street_parked_and_passing_vehicles_73s.mp4"
 SAMPLE_CONFIG = ROOT / "samples" / "street_parked_held.yaml"  # lanes and held-vehicle zones of that clip
 FLAT_MB_PER_H = 2.0
 FLAT_WHY = (
-    "a gate box runs for weeks between restarts: at 2 MB/h it would grow ~1.4 GB in a month, about what a "
-    "4 GB edge box can spare beside the pipeline; steeper growth is a leak to find, not noise"
+    "2 MB/h adds ~1.4 GB over a 30-day run between restarts, more than the whole pipeline's resident size; "
+    "steeper growth is a leak to find"
 )
 log = logging.getLogger("soak")
 
@@ -371,8 +371,17 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         api.stop()
 
 
+def git_commit() -> str:
+    """Short hash of the checkout's HEAD, marked when tracked files have local changes."""
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    return commit + (" (with local changes)" if dirty else "")
+
+
 def render(args: argparse.Namespace, r: dict[str, Any], load_start: tuple[float, ...], load_end: tuple[float, ...],
-           warmup_s: float) -> str:
+           warmup_s: float, commit: str) -> str:
     soak: Soak = r["soak"]
     summary = r["summary"]
     stats = r["stats"]
@@ -388,10 +397,6 @@ def render(args: argparse.Namespace, r: dict[str, Any], load_start: tuple[float,
         rows.append(f"| {w.start_min:.1f}–{w.end_min:.1f} | {w.wall_s:.0f} | {w.frames} | {fps:.1f} | {w.crossings} | "
                     f"{w.flags} | {w.peak_rss_mb:.0f} | {w.end_rss_mb:.0f} | {w.backlog} | {w.delivered} |")
     command = "python benchmarks/soak.py " + " ".join(sys.argv[1:])
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip() or "unknown"
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
     flags = ", ".join(f"{k} {p} {n}" for (k, p), n in sorted(summary.flags.items())) or "none"
     ran_min = (soak.last_ts + 1 / r["fps"]) / 60
     stopped = f" (stopped by a signal at {ran_min:.1f} of {args.minutes:g})" if ran_min < args.minutes - 0.01 else ""
@@ -399,10 +404,10 @@ def render(args: argparse.Namespace, r: dict[str, Any], load_start: tuple[float,
         f"# Soak: {min(ran_min, args.minutes):.1f} minutes of stream time{stopped} through the whole edge pipeline",
         "",
         f"Command: `{command.strip()}`  ",
-        f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; commit {commit}{' (with local changes)' if dirty else ''}; "
+        f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; commit {commit} (at the start); "
         f"{platform.machine()}, {os.cpu_count()} cores, CPU only, Python {sys.version.split()[0]}.  ",
         f"Load average (1/5/15 min): {'/'.join(f'{v:.2f}' for v in load_start)} at the start, "
-        f"{'/'.join(f'{v:.2f}' for v in load_end)} at the end (the soak keeps ~1.5 cores busy itself).  ",
+        f"{'/'.join(f'{v:.2f}' for v in load_end)} at the end (the soak's own work counts in these).  ",
     ]
     if args.load_note:
         lines.append(f"Load note: {args.load_note}  ")
@@ -452,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     load_start = os.getloadavg()
+    commit = git_commit()
     log.info("soak: %g stream minutes of %s; load average %s", args.minutes, args.clip,
              " ".join(f"{v:.2f}" for v in load_start))
     with tempfile.TemporaryDirectory(prefix="gw-soak-") as tmp:
@@ -459,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     load_end = os.getloadavg()
     warmup_s = min(args.warmup_minutes * 60, result["soak"].last_ts / 3)
     log.info("soak done; load average %s", " ".join(f"{v:.2f}" for v in load_end))
-    text = render(args, result, load_start, load_end, warmup_s)
+    text = render(args, result, load_start, load_end, warmup_s, commit)
     print(text)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
