@@ -4,7 +4,9 @@ The pipeline is assembled as ``gatewatch run`` assembles it (``gatewatch.vision.
 tracker, gate lines, plate stage, flag stages, outbox + JSON-lines sinks); the outbox delivers to a
 real gate API (``gatewatch serve`` under uvicorn on 127.0.0.1, temporary SQLite database, an edge key
 made with ``gatewatch keys create``). The clip is looped faster than real time with stream timestamps
-that keep increasing across loops, so dwell times and event times stay right.
+that keep increasing across loops, so dwell times and event times stay right. (The loop wraps the
+public ``VideoFileSource`` here; a ``loop`` option on file sources and a ``source`` argument to
+``run_camera`` would let ``gatewatch run`` itself do this.)
 
 Memory: this process's resident set is sampled every ``--sample-s`` seconds of wall time
 (``VmRSS``); the peak of each stream-time window is ``VmHWM``, reset at each window start by
