@@ -16,6 +16,7 @@ PARTS = [  # file, section title
     ("flags.md", "Empty-truck check (`benchmarks/empty_trucks.py`)"),
     ("api.md", "Gate API load (`benchmarks/api_load.py`)"),
     ("faults.md", "Fault matrix (`tests/delivery/test_fault_matrix.py`)"),
+    ("soak.md", "Soak: memory and delivery over a long run (`benchmarks/soak.py`)"),
 ]
 INTRO = """# Benchmark results
 
