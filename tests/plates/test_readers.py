@@ -33,7 +33,7 @@ CROPS = [
     (f"{VN}/3CarLongPlate226.jpg", "51F06532", 1),  # one-line car 51F-065.32
     (f"{VN}/11CarLongPlate587.jpg", "51F44614", 1),  # one-line car 51F-446.14
     (f"{VN}/ndata103.jpg", "30E27010", 2),          # two-line square 30E 270.10
-    (f"{VN}/12xemay1442.jpg", "55P10009", 2),       # 55-P1 0009: frame at the left edge (read as 1 uninset)
+    (f"{VN}/12xemay1442.jpg", "55P10009", 2),       # 55-P1 0009: frame at the left edge
     (f"{VN}/13xemay920.jpg", "52F73840", 2),        # 52-F7 3840: same
     (f"{VN}/ndata1.jpg", "30E99037", 1),            # 30E-990.37
     (f"{CN}/京PL3N67.jpg", "京PL3N67", 1),
@@ -89,11 +89,13 @@ def test_inset(shape: tuple[int, int, int], fraction: float, expected: tuple[int
 
 
 def test_frame_inset_drops_the_plate_frame(plates_dir: Path) -> None:
-    crop = _crop(plates_dir, f"{VN}/12xemay1442.jpg")
+    # 60-P7 1246 (checked on the image), the plate's light frame at the left edge. The default INT8
+    # reader reads the frame as a 1 without the inset (the fp32 model does not on this crop).
+    crop = _crop(plates_dir, f"{VN}/2xemay385.jpg")
     uninset = RapidOcrReader(RapidOcrReaderConfig(threads=1, frame_inset=0.0)).read(crop)
-    assert uninset is not None and uninset.lines[1] == "10009"  # the frame's left edge read as a 1
+    assert uninset is not None and uninset.lines == ("60-P7", "11246")  # the frame's left edge read as a 1
     reading = RapidOcrReader(RapidOcrReaderConfig(threads=1)).read(crop)
-    assert reading is not None and reading.lines == ("55-P1", "0009")
+    assert reading is not None and reading.lines == ("60-P7", "1246")
 
 
 @pytest.mark.parametrize(
@@ -201,3 +203,25 @@ def test_synthetic_calibration_lines_are_deterministic() -> None:
     assert all(a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3 and a.shape[1] > a.shape[0] for a in first)
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
     assert not all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(first, other, strict=True))
+
+
+def test_int8_cache_name_covers_renderer_and_quantiser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached INT8 recogniser built under another OpenCV (draws the calibration lines) or ONNX
+    Runtime (quantises) is not reused: OpenCV 5.0 redrew every calibration line."""
+    import onnxruntime
+
+    from gatewatch.vision.plates.readers import _cache_file, int8_recipe
+
+    monkeypatch.setenv("GATEWATCH_CACHE_DIR", str(tmp_path))
+    source = tmp_path / "PP-OCRv6_rec_small_plates_abc.onnx"
+    source.write_bytes(b"\0" * 64)
+    monkeypatch.setattr(cv2, "__version__", "5.0.0")
+    monkeypatch.setattr(onnxruntime, "__version__", "1.32.0")
+    built = _cache_file(source, "int8", int8_recipe())
+    assert built == _cache_file(source, "int8", int8_recipe())
+    assert built.parent == tmp_path and built.name.startswith("PP-OCRv6_rec_small_plates_abc_int8_")
+    monkeypatch.setattr(cv2, "__version__", "4.14.0")
+    other_opencv = _cache_file(source, "int8", int8_recipe())
+    monkeypatch.setattr(onnxruntime, "__version__", "1.30.0")
+    other_both = _cache_file(source, "int8", int8_recipe())
+    assert len({built, other_opencv, other_both}) == 3

@@ -134,18 +134,31 @@ def _pruned_model(source: Path, keep: list[int]) -> Path | None:
 
 
 INT8_CALIBRATION = "synthetic-v1:200:0"  # calibration recipe; part of the cached file's name
+# u8 activations x u8 weights: ONNX Runtime's u8 x s8 kernels on x86 CPUs with AVX2 or AVX-512 but
+# no VNNI can saturate (VPMADDUBSW), which cost 3-7 points of exact match on such a CPU.
+INT8_FORMAT = "qdq-u8u8-per-channel"
+
+
+def int8_recipe() -> str:
+    """What the cached INT8 recogniser depends on: the calibration recipe, OpenCV and ONNX Runtime.
+
+    The calibration lines are drawn with OpenCV's ``putText`` (OpenCV 5.0 draws every Hershey
+    font constant with one new built-in face, so each line changes) and the ranges and the QDQ
+    graph come from ONNX Runtime's quantiser; a cache built under other versions is not reused.
+    """
+    return f"{INT8_CALIBRATION}:{INT8_FORMAT}:opencv-{cv2.__version__}:onnxruntime-{ort.__version__}"
 
 
 def _int8_model(source: Path, input_name: str) -> Path | None:
     """A static INT8 (QDQ) copy of a recogniser, calibrated on synthetic plate lines (cached).
 
-    Conv and MatMul are quantised (u8 activations, s8 per-channel weights, MinMax ranges from
+    Conv and MatMul are quantised (u8 activations, u8 per-channel weights, MinMax ranges from
     :func:`~.calibration.synthetic_plate_lines`); 1.3-1.6x faster on one CPU core, plate
     exact match within 1 point of fp32 (``benchmarks/plates.py``). Needs the ``onnx`` package to build (a
     copy already in the cache folder is used without it); returns ``None`` when it cannot be
     had. A model that already holds QDQ nodes is returned as it is.
     """
-    target = _cache_file(source, "int8", INT8_CALIBRATION)
+    target = _cache_file(source, "int8", int8_recipe())
     if target.is_file():
         return target
     try:
@@ -181,7 +194,7 @@ def _int8_model(source: Path, input_name: str) -> Path | None:
         quant_pre_process(str(work / "op13.onnx"), str(work / "pre.onnx"), skip_symbolic_shape=True)
         quantize_static(
             str(work / "pre.onnx"), str(work / "int8.onnx"), CalibrationBatches(input_name, batches),
-            quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+            quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8, weight_type=QuantType.QUInt8,
             per_channel=True, op_types_to_quantize=["Conv", "MatMul"], calibrate_method=CalibrationMethod.MinMax,
         )
         (work / "int8.onnx").replace(target)
