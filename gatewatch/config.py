@@ -25,6 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gatewatch.errors import ConfigError
+from gatewatch.events import Name
 
 Point = tuple[float, float]
 Heading = Literal["up", "down", "left", "right"]
@@ -97,7 +98,7 @@ class TrackerConfig(_Strict):
 class LaneConfig(_Strict):
     """One lane and its gate line."""
 
-    id: str = Field(min_length=1, max_length=64, description="Lane name, e.g. 'import-1'.")
+    id: Name = Field(description="Lane name, e.g. 'import-1'.")
     line: tuple[Point, Point] = Field(description="Gate line from its first to its second point, frame pixels.")
     entry_heading: Heading = Field(
         description="Image direction of travel that counts as entry (import); the opposite is exit (export)."
@@ -133,8 +134,8 @@ class OutputConfig(_Strict):
 class CameraConfig(_Strict):
     """Everything one edge camera needs."""
 
-    gate: str = Field(min_length=1, max_length=64, description="Gate name, e.g. 'huu-nghi'.")
-    camera: str = Field(min_length=1, max_length=64, description="Camera id at that gate.")
+    gate: Name = Field(description="Gate name, e.g. 'huu-nghi'.")
+    camera: Name = Field(description="Camera id at that gate.")
     source: SourceConfig
     model: ModelConfig = ModelConfig()
     detect: DetectConfig = DetectConfig()

@@ -57,6 +57,10 @@ BAD = [
     ("source.kind", "ftp", ["source.kind"]),
     ("source.start_time", "yesterday", ["source.start_time"]),
     ("tracker.lost_track_s", 0, ["tracker.lost_track_s"]),
+    # names go into every event: the event contract's limits apply at start, not when the first event is built
+    ("gate", "huu\x00nghi", ["gate", "control character"]),
+    ("camera", "c" * 65, ["camera", "at most 64"]),
+    ("lanes.0.id", "import\x1b1", ["lanes.0.id", "control character"]),
 ]
 
 

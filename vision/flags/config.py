@@ -22,6 +22,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gatewatch.events import Name
+
 Point = tuple[float, float]
 
 
@@ -32,7 +34,7 @@ class _Strict(BaseModel):
 class ZoneConfig(_Strict):
     """One dwell zone: a polygon in frame pixels, with an optional threshold of its own."""
 
-    id: str = Field(min_length=1, max_length=64, description="Zone name, e.g. 'apron-1'.")
+    id: Name = Field(description="Zone name, e.g. 'apron-1'.")
     polygon: list[Point] = Field(min_length=3, max_length=64, description="Polygon corners in frame pixels.")
     threshold_s: float | None = Field(None, gt=0, le=86_400, description="Dwell threshold here (default: held.threshold_s).")
 
