@@ -53,7 +53,11 @@ $("signin").addEventListener("submit", async (event) => {
   }
 });
 
-$("signout").addEventListener("click", () => signOut(""));
+$("signout").addEventListener("click", async () => {
+  // End the token on the server too (every token of this user), not only in this browser.
+  try { await api("/api/v1/auth/logout", { method: "POST" }); } catch (e) { /* already ended */ }
+  signOut("");
+});
 for (const tab of document.querySelectorAll("nav .tab")) tab.addEventListener("click", () => show(tab.dataset.view));
 
 function fmtTime(iso) {

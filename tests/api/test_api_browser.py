@@ -84,3 +84,31 @@ def test_operator_confirms_a_flag_in_chromium(client: TestClient, env: Env, live
     flag = client.get(f"/api/v1/flags/{flag_id}", headers=env.bearer()).json()
     assert flag["status"] == "confirmed" and flag["reviewed_by"] == "olga"
     assert flag["reviews"][0]["note"] == "plate matches the hold list"
+
+
+def test_sign_out_ends_the_token_on_the_server(client: TestClient, env: Env, live_url: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    name = f"signout-{uuid.uuid4().hex[:8]}"  # its own user: sign-out ends every token of the user
+    made = client.post("/api/v1/users", headers=env.bearer("admin"),
+                       json={"username": name, "password": "signout-password", "role": "operator"})
+    assert made.status_code == 201, made.text
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{live_url}/ui/")
+            page.fill("#username", name)
+            page.fill("#password", "signout-password")
+            page.click("#signin-button")
+            expect(page.locator("#queue-view")).to_be_visible()
+            token = page.evaluate("sessionStorage.getItem('gw_token')")
+            bearer = {"Authorization": f"Bearer {token}"}
+            assert client.get("/api/v1/users/me", headers=bearer).status_code == 200
+            page.click("#signout")
+            expect(page.locator("#signin-view")).to_be_visible()
+            page.wait_for_function("sessionStorage.getItem('gw_token') === null")
+        finally:
+            browser.close()
+    # before: the page only forgot the token, which went on working for 12 h
+    assert client.get("/api/v1/users/me", headers=bearer).status_code == 401
