@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import make_crossing
 from pydantic import ValidationError
 
 from gatewatch.errors import ConfigError
+from gatewatch.sinks import FanoutSink, JsonlSink, MemorySink
 from gatewatch.sinks.config import DeliveryConfig, MqttConfig, build_sinks
 from gatewatch.sinks.mqtt import MqttSink
 from gatewatch.sinks.outbox import OutboxSink
@@ -91,10 +93,6 @@ class _BrokenSink:
 
 
 def test_fanout_keeps_feeding_the_other_sinks_when_one_fails(tmp_path, caplog) -> None:
-    from conftest import make_crossing
-
-    from gatewatch.sinks import FanoutSink, JsonlSink, MemorySink
-
     memory, jsonl = MemorySink(), JsonlSink(tmp_path / "events.jsonl")
     fanout = FanoutSink([_BrokenSink(), jsonl, memory])  # type: ignore[list-item]
     events = [make_crossing(i) for i in range(3)]

@@ -142,14 +142,17 @@ def test_api_killed(tmp_path: Path, api: ApiServer, api_key: str) -> None:
 
 def test_edge_killed_mid_delivery(tmp_path: Path, api: ApiServer, api_key: str) -> None:
     path = tmp_path / "o.sqlite"
-    proc, _ = child_edge(path, api.url, api_key, gap_s=0.02)
+    proc, _ = child_edge(path, api.url, api_key, gap_s=0.3)  # 20 events over ~6 s, delivered as they come
     try:
+        assert wait_for(lambda: _delivered(path) >= 3, 30, 0.01)
+        # freeze the API so that the rest stays undelivered however fast or loaded this machine is, with a
+        # batch possibly in flight (its answer is lost with the edge), then kill -9 the edge
+        api.signal(signal.SIGSTOP)
         assert proc.stdout is not None and proc.stdout.readline().strip() == b"emitted"
-        # kill -9 while deliveries are going on (some delivered, some not)
-        assert wait_for(lambda: _delivered(path) >= 3, 20, 0.01)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
+        api.signal(signal.SIGCONT)
     outbox = Outbox(path, read_only=True)
     produced = outbox.event_ids()
     left = outbox.stats().pending_events
