@@ -23,8 +23,8 @@ class BadQuery(ApiProblem):
     """Query parameters that are valid one by one but not together (e.g. since after until)."""
 
 
-class InvalidEvent(ApiProblem):
-    """One event of a batch failed validation; the whole batch is refused."""
+class _BatchEventProblem(ApiProblem):
+    """One event of a batch is the problem (its index and id are named); the whole batch is refused."""
 
     def __init__(self, index: int | None, event_id: str | None, error: str) -> None:
         super().__init__(error)
@@ -33,20 +33,14 @@ class InvalidEvent(ApiProblem):
         self.error = error
 
     def detail(self) -> dict[str, object]:
-        """The 422 body's ``detail`` object of the ingest contract."""
+        """The answer's ``detail`` object of the ingest contract: ``index``, ``event_id``, ``error``."""
         return {"index": self.index, "event_id": self.event_id, "error": self.error}
 
 
-class EventConflict(Conflict):
-    """An event clashes with what is stored: its ``event_id`` with other content, or its ``flag_id`` with
-    another gate, camera or flag kind. The whole batch is refused; the answer says no more than that."""
+class InvalidEvent(_BatchEventProblem):
+    """One event of a batch failed validation (422)."""
 
-    def __init__(self, index: int, event_id: str, error: str) -> None:
-        super().__init__(error)
-        self.index = index
-        self.event_id = event_id
-        self.error = error
 
-    def detail(self) -> dict[str, object]:
-        """The 409 body's ``detail`` object (same shape as a 422's)."""
-        return {"index": self.index, "event_id": self.event_id, "error": self.error}
+class EventConflict(_BatchEventProblem, Conflict):
+    """An event clashes with what is stored (409): its ``event_id`` with other content, or its ``flag_id`` with
+    another gate, camera or flag kind. The answer says no more than that."""
