@@ -21,6 +21,8 @@ stream time after the warm-up says whether memory is flat. Run::
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import logging
 import os
 import platform
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -197,6 +200,43 @@ def reset_peak_rss() -> bool:
     return True
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
+
+
+def _mallinfo2() -> Any:
+    """glibc's ``mallinfo2`` (2.33+), or ``None`` off glibc."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        fn = libc.mallinfo2
+    except (OSError, AttributeError):
+        return None
+    fn.restype = _MallInfo2
+    return fn
+
+
+MALLINFO2 = _mallinfo2()
+
+
+def malloc_mb() -> tuple[float, float]:
+    """glibc heap of this process in MB: (in use, including mmapped blocks; free but kept in the arenas).
+
+    ``(nan, nan)`` off glibc. The two together say whether RSS growth is live data (in use grows) or
+    memory the allocator keeps after it was freed (free grows: fragmentation, not a leak).
+    """
+    if MALLINFO2 is None:
+        return float("nan"), float("nan")
+    info = MALLINFO2()
+    return (info.uordblks + info.hblkhd) / 2**20, info.fordblks / 2**20
+
+
+def python_heap_mb() -> float:
+    """Memory traced by ``tracemalloc`` (Python objects and numpy buffers), MB; nan when not tracing."""
+    return tracemalloc.get_traced_memory()[0] / 2**20 if tracemalloc.is_tracing() else float("nan")
+
+
 class CountingSink:
     """Passes events on and counts them: the events the pipeline produced."""
 
@@ -225,6 +265,9 @@ class Window:
     flags: int = 0
     peak_rss_mb: float = 0.0
     end_rss_mb: float = 0.0
+    end_python_mb: float = float("nan")
+    end_malloc_used_mb: float = float("nan")
+    end_malloc_free_mb: float = float("nan")
     backlog: int = 0
     delivered: int = 0
 
@@ -240,7 +283,11 @@ class Soak:
     counting: CountingSink
     started: float = field(default_factory=time.perf_counter)
     hwm_reset_works: bool = False
+    warmup_s: float = 0.0
     samples: list[tuple[float, float, float]] = field(default_factory=list)  # (stream s, wall s, VmRSS MB)
+    # (stream s, Python heap MB, glibc in use MB, glibc free MB), taken with each RSS sample
+    heap_samples: list[tuple[float, float, float, float]] = field(default_factory=list)
+    warm_snapshot: Any = None  # tracemalloc snapshot at the end of the warm-up
     windows: list[Window] = field(default_factory=list)
     _window_start_wall: float = 0.0
     _window_max_rss: float = 0.0
@@ -263,6 +310,9 @@ class Soak:
     def _sample(self, stream_s: float, now: float) -> float:
         rss = proc_status_mb("VmRSS") or 0.0
         self.samples.append((stream_s, now - self.started, rss))
+        self.heap_samples.append((stream_s, python_heap_mb(), *malloc_mb()))
+        if self.warm_snapshot is None and stream_s >= self.warmup_s and tracemalloc.is_tracing():
+            self.warm_snapshot = tracemalloc.take_snapshot()
         self._window_max_rss = max(self._window_max_rss, rss)
         self._last_sample = now
         return rss
@@ -277,6 +327,7 @@ class Soak:
         w.end_min, w.wall_s, w.seconds = stream_s / 60, now - self.started, now - self._window_start_wall
         w.peak_rss_mb = hwm if hwm is not None else self._window_max_rss
         w.end_rss_mb, w.backlog, w.delivered = rss, stats.pending_events, stats.delivered_total
+        _, w.end_python_mb, w.end_malloc_used_mb, w.end_malloc_free_mb = self.heap_samples[-1]
 
     def on_frame(self, result: FrameResult) -> None:
         ts = self.last_ts = result.frame.ts
@@ -304,7 +355,12 @@ class Soak:
 
 def rss_slope(samples: list[tuple[float, float, float]], warmup_s: float) -> tuple[float, float, int]:
     """Least-squares slope of VmRSS over stream time after ``warmup_s``: MB/h, its standard error, samples."""
-    pts = np.array([(s, r) for s, _, r in samples if s >= warmup_s])
+    return slope_of([(s, r) for s, _, r in samples], warmup_s)
+
+
+def slope_of(points: list[tuple[float, float]], warmup_s: float) -> tuple[float, float, int]:
+    """Least-squares slope of (stream s, MB) points after ``warmup_s``: MB/h, its standard error, points."""
+    pts = np.array([(s, v) for s, v in points if s >= warmup_s and np.isfinite(v)])
     if len(pts) < 3:
         return float("nan"), float("nan"), len(pts)
     x, y = pts[:, 0] / 3600, pts[:, 1]
@@ -355,11 +411,12 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         pipeline = GatePipeline(config, detector, counting, fps=source.fps, plates=plate[0] if plate else None,
                                 plate_wait_s=plate[1] if plate else 2.0, flag_stages=flag_stages)
         soak = Soak(window_s=args.window_minutes * 60, sample_s=args.sample_s, progress_s=args.progress_s,
-                    outbox=outbox, counting=counting)
+                    outbox=outbox, counting=counting, warmup_s=warmup_seconds(args, args.minutes * 60))
         try:
             with stop_on_signals(source):  # SIGTERM/SIGINT: stop at a frame, drain, still write the table
                 summary = pipeline.run(source, progress_every_s=1e9, on_frame=soak.on_frame)
             soak.close_window(soak.last_ts)
+            growth = heap_growth(soak.warm_snapshot)
             drained = outbox.wait_idle(args.drain_s)
             stats = outbox.stats()
         finally:
@@ -367,10 +424,36 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         return {
             "summary": summary, "soak": soak, "stats": stats, "drained": drained, "produced": counting.produced,
             "stored": api.stored_events(), "api_rss_mb": api.rss_mb(), "loops": source.loops, "fps": source.fps,
-            "clip": clip, "model": detector.model.describe(),
+            "clip": clip, "model": detector.model.describe(), "growth": growth,
         }
     finally:
         api.stop()
+
+
+def warmup_seconds(args: argparse.Namespace, stream_s: float) -> float:
+    """Stream seconds left out of the slopes: ``--warmup-minutes``, capped at a third of the run."""
+    return min(args.warmup_minutes * 60, stream_s / 3)
+
+
+def heap_growth(warm: Any, top: int = 8) -> list[str]:
+    """The Python source lines whose traced memory grew most since the warm-up snapshot (tracemalloc)."""
+    if warm is None or not tracemalloc.is_tracing():
+        return []
+    skip = (tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+            tracemalloc.Filter(False, "<unknown>"))
+    now = tracemalloc.take_snapshot().filter_traces(skip)
+    stats = now.compare_to(warm.filter_traces(skip), "lineno")
+    lines = []
+    for stat in sorted(stats, key=lambda st: st.size_diff, reverse=True)[:top]:
+        frame = stat.traceback[0]
+        where = frame.filename
+        for marker in ("site-packages/", "/gatewatch/", "/work/"):
+            if marker in where:
+                where = where.split(marker, 1)[1]
+                break
+        lines.append(f"`{where}:{frame.lineno}` {stat.size_diff / 1024:+.1f} KiB ({stat.count_diff:+d} blocks, "
+                     f"{stat.size / 1024:.1f} KiB now)")
+    return lines
 
 
 def git_commit() -> str:
@@ -388,16 +471,19 @@ def render(args: argparse.Namespace, r: dict[str, Any], load_start: tuple[float,
     summary = r["summary"]
     stats = r["stats"]
     slope, stderr, n = rss_slope(soak.samples, warmup_s)
+    heap_slopes = [slope_of([(h[0], h[i]) for h in soak.heap_samples], warmup_s) for i in (1, 2, 3)]
     verdict = "flat" if slope < FLAT_MB_PER_H else "growing"
     peak_how = ("VmHWM, reset at each window start with `echo 5 > /proc/self/clear_refs`" if soak.hwm_reset_works
                 else "max of the VmRSS samples (the kernel refused /proc/self/clear_refs)")
     header = ["stream min", "wall s (end)", "frames", "FPS", "crossings", "flag events", "peak RSS MB",
-              "RSS at end MB", "outbox backlog", "delivered (total)"]
+              "RSS at end MB", "Python heap MB", "malloc in use MB", "malloc free MB", "outbox backlog",
+              "delivered (total)"]
     rows = ["| " + " | ".join(header) + " |", "|" + "---:|" * len(header)]
     for w in soak.windows:
         fps = w.frames / w.seconds if w.seconds > 0 else 0.0
         rows.append(f"| {w.start_min:.1f}–{w.end_min:.1f} | {w.wall_s:.0f} | {w.frames} | {fps:.1f} | {w.crossings} | "
-                    f"{w.flags} | {w.peak_rss_mb:.0f} | {w.end_rss_mb:.0f} | {w.backlog} | {w.delivered} |")
+                    f"{w.flags} | {w.peak_rss_mb:.0f} | {w.end_rss_mb:.0f} | {_mb(w.end_python_mb)} | "
+                    f"{_mb(w.end_malloc_used_mb)} | {_mb(w.end_malloc_free_mb)} | {w.backlog} | {w.delivered} |")
     command = "python benchmarks/soak.py " + " ".join(sys.argv[1:])
     flags = ", ".join(f"{k} {p} {n}" for (k, p), n in sorted(summary.flags.items())) or "none"
     ran_min = (soak.last_ts + 1 / r["fps"]) / 60
@@ -437,8 +523,20 @@ def render(args: argparse.Namespace, r: dict[str, Any], load_start: tuple[float,
         f"- RSS slope after a {warmup_s / 60:g}-minute warm-up: {slope:+.2f} ± {stderr:.2f} MB/h (least squares "
         f"over {n} samples, ± one standard error).",
         f"- Verdict: **{verdict}** (threshold {FLAT_MB_PER_H:g} MB/h: {FLAT_WHY}).",
+        "- Where the memory is, slopes over the same samples: "
+        + "; ".join(f"{name} {sl:+.2f} ± {se:.2f} MB/h" for name, (sl, se, _) in
+                    zip(("Python heap (tracemalloc)", "glibc malloc in use", "glibc malloc free (kept by the "
+                         "allocator)"), heap_slopes, strict=True) if np.isfinite(sl))
+        + ("" if args.tracemalloc else " (run with `--tracemalloc` for the Python heap)") + ".",
     ]
+    if r["growth"]:
+        lines += ["- Python lines whose traced memory grew most from the end of the warm-up to the end of the run: "
+                  + "; ".join(r["growth"]) + "."]
     return "\n".join(lines) + "\n"
+
+
+def _mb(value: float) -> str:
+    return f"{value:.1f}" if np.isfinite(value) else "–"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -454,8 +552,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-s", type=float, default=2.0, help="wall seconds between RSS samples")
     parser.add_argument("--progress-s", type=float, default=30.0, help="wall seconds between progress lines")
     parser.add_argument("--drain-s", type=float, default=120.0, help="wait this long for the outbox to empty")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="trace Python allocations: the Python heap per window and the lines that grew most "
+                             "(slower)")
     parser.add_argument("--loop-after-frames", type=int, help=argparse.SUPPRESS)  # tests: short passes
     args = parser.parse_args(argv)
+    if args.tracemalloc:
+        tracemalloc.start()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     load_start = os.getloadavg()
@@ -465,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="gw-soak-") as tmp:
         result = run(args, Path(tmp))
     load_end = os.getloadavg()
-    warmup_s = min(args.warmup_minutes * 60, result["soak"].last_ts / 3)
+    warmup_s = warmup_seconds(args, result["soak"].last_ts)
     log.info("soak done; load average %s", " ".join(f"{v:.2f}" for v in load_end))
     text = render(args, result, load_start, load_end, warmup_s, commit)
     print(text)

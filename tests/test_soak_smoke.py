@@ -64,7 +64,7 @@ def test_soak_run_of_fifteen_stream_seconds_writes_a_full_table(tmp_path):
     out = tmp_path / "soak.md"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "soak.py"), "--minutes", "0.25", "--window-minutes", "0.1",
-         "--sample-s", "0.5", "--drain-s", "60", "--out", str(out)],
+         "--sample-s", "0.5", "--drain-s", "60", "--tracemalloc", "--out", str(out)],
         cwd=tmp_path, capture_output=True, text=True, timeout=900, env=os.environ.copy(),
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -74,10 +74,13 @@ def test_soak_run_of_fifteen_stream_seconds_writes_a_full_table(tmp_path):
     frames = 0
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
-        assert len(cells) == 10
+        assert len(cells) == 13
         assert int(cells[2]) > 0 and float(cells[3]) > 0  # frames, FPS
         assert float(cells[6]) > 100 and float(cells[7]) > 100  # peak and end RSS, MB (models loaded)
         assert float(cells[6]) >= float(cells[7])  # a window's peak is at least its last sample
+        python_heap, malloc_used, malloc_free = map(float, cells[8:11])
+        assert 0 < python_heap < float(cells[7])  # traced Python/numpy memory is part of the resident set
+        assert malloc_used > 0 and malloc_free >= 0
         frames += int(cells[2])
     assert frames == expected_frames
     assert re.search(rf"^- Frames {expected_frames} in \d+ s of wall time", text, re.M)
@@ -87,3 +90,6 @@ def test_soak_run_of_fifteen_stream_seconds_writes_a_full_table(tmp_path):
     assert produced > 0 and produced == delivered == stored
     assert re.search(r"^- RSS slope after a 0\.08\d*-minute warm-up: [+-]\d+\.\d+ ± \d+\.\d+ MB/h", text, re.M)
     assert re.search(r"^- Verdict: \*\*(flat|growing)\*\* \(threshold 2 MB/h", text, re.M)
+    assert re.search(r"^- Where the memory is, slopes over the same samples: Python heap \(tracemalloc\) "
+                     r"[+-]\d+\.\d+ ± \d+\.\d+ MB/h; glibc malloc in use [+-]\d", text, re.M)
+    assert re.search(r"^- Python lines whose traced memory grew most .*: `[^`]+:\d+` [+-]\d", text, re.M)
