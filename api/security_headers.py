@@ -7,6 +7,10 @@
 * ``X-Frame-Options: DENY``, ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer``.
 * ``Cache-Control: no-store`` on everything but the data-free page shell under ``/ui/`` (which says
   ``no-cache`` itself): API answers, evidence images and metrics stay out of browser and proxy caches.
+
+Starlette answers an unhandled error in its outermost layer, outside every middleware, so a bug's
+500 would leave without these headers: this middleware answers that 500 itself (plain, no detail)
+and re-raises, so the error is still logged where it always was.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
+from starlette.responses import PlainTextResponse
 
 PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
             "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
@@ -38,8 +43,12 @@ class SecurityHeadersMiddleware:
         csp = DOCS_CSP if path in DOCS_PATHS else PAGE_CSP
         page_shell = path.startswith("/ui/")
 
+        started = False
+
         async def send_with_headers(message: dict[str, Any]) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 for name, value in FIXED.items():
                     headers[name] = value
@@ -48,4 +57,9 @@ class SecurityHeadersMiddleware:
                     headers["Cache-Control"] = "no-store"
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            if not started:
+                await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send_with_headers)
+            raise

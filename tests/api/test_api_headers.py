@@ -66,3 +66,26 @@ def test_evidence_upload_answer_is_not_cached(client: TestClient, env: Env, fram
     put = client.put(f"/api/v1/events/{event['event_id']}/evidence/crop", content=frame_jpeg,
                      headers={"X-API-Key": env.key, "Content-Type": "image/jpeg"})
     assert put.status_code == 201 and put.headers["Cache-Control"] == "no-store"
+
+
+def test_an_unhandled_error_answers_500_with_the_security_headers(tmp_path, caplog) -> None:
+    """A bug in a route still answers with the headers (the error is logged, its text is not sent)."""
+    from gatewatch.api.app import create_app
+    from gatewatch.api.settings import Settings
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/gw.db", evidence_dir=tmp_path / "evidence",
+                              jwt_secret="test-secret-" + "x" * 32))
+
+    def broken() -> None:
+        raise RuntimeError("secret detail of a bug")
+
+    app.add_api_route("/api/v1/broken", broken)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/api/v1/broken")
+    assert r.status_code == 500
+    assert "secret detail" not in r.text
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert r.headers["Cache-Control"] == "no-store"
+    assert r.headers["Content-Security-Policy"] == PAGE_CSP_EXPECTED
+    app.state.engine.dispose()
