@@ -1,11 +1,18 @@
-"""Sign-in throttle: failed sign-ins counted per username and per client address, in the database.
+"""Sign-in throttle: failed sign-ins counted per username, per username and address, and per address.
 
-Every attempt first writes one row for its username and one for its address, then counts the
-rows of each within the window (its own included). Over a limit, its rows are taken back and the
+Three limits: a username from one address (default 10: the owner's typos, a guesser at one
+address), a username from all addresses together (default 100: a guesser spread over many), and
+one address over all usernames (default 50: a sprayer). So a guesser at one address locks the
+username only for that address; the owner signing in from elsewhere is not locked out unless the
+guessing comes from many addresses.
+
+Every attempt first writes one row per scope, then counts the rows of each within the window
+(its own included). Over a limit, its rows are taken back and the
 caller gets the seconds until enough rows age out (``Retry-After``); this way parallel attempts
 cannot all slip past the count, and every worker (``--workers N``) and restart shares the state.
 A wrong password leaves its rows; a right one removes its own rows and every row of its username
-(the address keeps its count, so one good account does not reset an address's guesses).
+and of its username from any address (the address keeps its count, so one good account does not
+reset an address's guesses).
 
 Example::
 
@@ -18,6 +25,7 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,7 +36,12 @@ from sqlalchemy.orm import Session
 from gatewatch.api.models import LoginFailure, utcnow
 from gatewatch.api.settings import Settings
 
-USER, ADDRESS = "user", "address"
+USER, PAIR, ADDRESS = "user", "pair", "address"
+
+
+def pair_subject(username: str, address: str) -> str:
+    """The ``pair`` scope's subject: a digest of username and address (fits the 64-character column)."""
+    return hashlib.sha256(f"{username}\x00{address}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -42,28 +55,32 @@ class Attempt:
 
 @dataclass(frozen=True)
 class LoginThrottle:
-    """Limits on failed sign-ins within a sliding window, per username and per client address."""
+    """Limits on failed sign-ins within a sliding window: per username and address, per username, per address."""
 
     window: timedelta
     per_user: int
     per_address: int
+    per_user_address: int = 10
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LoginThrottle:
         """The throttle ``GATEWATCH_LOGIN_*`` describes."""
         return cls(timedelta(seconds=settings.login_window_s), settings.login_max_failures_per_user,
-                   settings.login_max_failures_per_address)
+                   settings.login_max_failures_per_address, settings.login_max_failures_per_user_address)
 
     def admit(self, session: Session, username: str, address: str) -> Attempt:
-        """Record an attempt for ``username`` from ``address``, or refuse it when either is over its limit."""
+        """Record an attempt for ``username`` from ``address``, or refuse it when any scope is over its limit."""
         now = utcnow()
         username, address = username[:64], address[:64]
+        pair = pair_subject(username, address)
         session.execute(delete(LoginFailure).where(LoginFailure.at < now - self.window))
-        rows = [LoginFailure(scope=USER, subject=username, at=now), LoginFailure(scope=ADDRESS, subject=address, at=now)]
+        rows = [LoginFailure(scope=USER, subject=username, at=now), LoginFailure(scope=PAIR, subject=pair, at=now),
+                LoginFailure(scope=ADDRESS, subject=address, at=now)]
         session.add_all(rows)
         session.commit()
         ids = tuple(row.id for row in rows)
-        waits = [self._wait_s(session, USER, username, self.per_user, ids, now),
+        waits = [self._wait_s(session, PAIR, pair, self.per_user_address, ids, now),
+                 self._wait_s(session, USER, username, self.per_user, ids, now),
                  self._wait_s(session, ADDRESS, address, self.per_address, ids, now)]
         wait = max((w for w in waits if w is not None), default=None)
         if wait is None:
@@ -72,10 +89,12 @@ class LoginThrottle:
         return Attempt(username, (), wait)
 
     def succeeded(self, session: Session, attempt: Attempt) -> None:
-        """A right password: drop this attempt's rows and the username's earlier failures."""
+        """A right password: drop this attempt's rows and the username's earlier failures (every address)."""
+        pairs = select(LoginFailure.subject).where(LoginFailure.id.in_(attempt.row_ids), LoginFailure.scope == PAIR)
         session.execute(delete(LoginFailure).where(or_(
             LoginFailure.id.in_(attempt.row_ids),
             (LoginFailure.scope == USER) & (LoginFailure.subject == attempt.username),
+            (LoginFailure.scope == PAIR) & LoginFailure.subject.in_(pairs.scalar_subquery()),
         )))
         session.commit()
 

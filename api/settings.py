@@ -35,8 +35,13 @@ class Settings(BaseSettings):
     login_window_s: int = Field(
         900, ge=10, le=24 * 3600, description="Seconds a failed sign-in counts against its username and address."
     )
+    login_max_failures_per_user_address: int = Field(
+        10, ge=1, le=10_000,
+        description="Failed sign-ins for one username from one client address within the window before 429.",
+    )
     login_max_failures_per_user: int = Field(
-        10, ge=1, le=10_000, description="Failed sign-ins for one username within the window before 429."
+        100, ge=1, le=100_000,
+        description="Failed sign-ins for one username from all addresses together within the window before 429.",
     )
     login_max_failures_per_address: int = Field(
         50, ge=1, le=100_000, description="Failed sign-ins from one client address within the window before 429."

@@ -39,7 +39,8 @@ if sys.argv[4]:
 from gatewatch.api.app import create_app
 from gatewatch.api.auth import create_user, new_api_key
 from gatewatch.api.settings import Settings
-extra = {k: 10_000 for k in ("login_max_failures_per_user", "login_max_failures_per_address")
+extra = {k: 10_000 for k in ("login_max_failures_per_user", "login_max_failures_per_user_address",
+                             "login_max_failures_per_address")
          if k in Settings.model_fields}
 settings = Settings(database_url=sys.argv[1], evidence_dir=sys.argv[2], jwt_secret="bench-" + "x" * 32, **extra)
 app = create_app(settings)

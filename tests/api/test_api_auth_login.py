@@ -67,10 +67,10 @@ def fresh_user(app: FastAPI, password: str = "right-password") -> str:
     return name
 
 
-def assert_throttled(r: httpx.Response) -> None:
+def assert_throttled(r: httpx.Response, window_s: int = WINDOW_S) -> None:
     assert r.status_code == 429, r.text
     assert r.json()["detail"] == "too many failed sign-ins; try again later"
-    assert 1 <= int(r.headers["Retry-After"]) <= WINDOW_S
+    assert 1 <= int(r.headers["Retry-After"]) <= window_s
 
 
 def test_throttle_per_username_across_addresses(throttled: FastAPI) -> None:
@@ -84,6 +84,22 @@ def test_throttle_per_username_across_addresses(throttled: FastAPI) -> None:
         assert_throttled(login(c, name, "right-password"))  # refused before the password is checked
         other = fresh_user(throttled)
         assert login(c, other, "right-password").status_code == 200
+
+
+def test_guesses_from_one_address_do_not_lock_the_owner_out_elsewhere(env: Env) -> None:
+    """Default limits: 10 wrong passwords for a name from one address lock that name at that address only."""
+    app = create_app(env.settings)
+    try:
+        name = fresh_user(app)
+        with from_address(app) as guesser:
+            assert [login(guesser, name, "wrong-password").status_code for _ in range(10)] == [401] * 10
+            assert_throttled(login(guesser, name, "right-password"), window_s=env.settings.login_window_s)
+        with from_address(app) as owner:
+            assert login(owner, name, "right-password").status_code == 200
+        with from_address(app) as guesser_again:  # the owner's success did not free other addresses' guesses
+            assert login(guesser_again, name, "wrong-password").status_code == 401
+    finally:
+        app.state.engine.dispose()
 
 
 def test_throttle_per_address_across_usernames(throttled: FastAPI) -> None:
@@ -189,7 +205,8 @@ STORM = 32
 def test_login_storm_does_not_hold_up_ingest(client: TestClient, env: Env) -> None:
     """32 parallel wrong sign-ins on a real uvicorn; ingest issued meanwhile is answered while they queue."""
     app = create_app(env.settings.model_copy(update={
-        "login_max_failures_per_user": 1000, "login_max_failures_per_address": 1000}))
+        "login_max_failures_per_user": 1000, "login_max_failures_per_user_address": 1000,
+        "login_max_failures_per_address": 1000}))
     name = fresh_user(app)
     try:
         with live(app) as url, ThreadPoolExecutor(STORM) as pool:
