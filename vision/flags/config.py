@@ -1,8 +1,9 @@
 """The ``flags:`` section of a camera YAML: held vehicles, hold list, empty trucks.
 
-Every section is optional; a section that is absent is off. Pydantic models only (no OpenCV or
-onnxruntime at import): ``CameraConfig.flags`` is a ``FlagsConfig``, checked with the rest of the file. Times are seconds of stream
-time (frame timestamps), never wall-clock time, so a recorded file replays exactly.
+Every section is optional; a section that is absent is off. Times are seconds of stream time
+(frame timestamps), never wall-clock time, so a recorded file replays exactly. Pydantic models
+only (no OpenCV or onnxruntime at import): ``CameraConfig.flags`` is a ``FlagsConfig``, checked
+with the rest of the file.
 
 Example::
 
