@@ -3,7 +3,8 @@
 Each feature area registers its own sub-commands through a ``register(subparsers)``
 function in its ``cli`` module (listed in ``COMMAND_MODULES``); heavy imports happen inside
 the command handlers, so ``gatewatch --help`` stays fast and works on a bare edge install.
-A handler returns an exit code; a ``GatewatchError`` becomes a one-line message and its code.
+A handler returns an exit code; a ``GatewatchError`` becomes its exit code and one
+``gatewatch: error:`` line per problem (a config with three bad fields: three lines).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except GatewatchError as exc:
-        print(f"gatewatch: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [""]:
+            print(f"gatewatch: error: {line}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -1,8 +1,10 @@
 """Camera configuration: one YAML file per camera, validated with pydantic.
 
-A wrong field fails at start with a message that names it (``ConfigError``). Paths in the
-file are relative to the file itself; ``asset://`` paths resolve through the asset folder
-setting (``GATEWATCH_ASSET_DIR``, falling back to ``../shared/assets``).
+Every section is a typed model composed into ``CameraConfig`` (``plates``, ``flags``,
+``delivery`` and ``mqtt`` included), so the whole file is checked before any source opens or
+any model loads; a wrong field fails with one line per error, ``file: section.field: why``
+(``ConfigError``). The source path is relative to the file itself; ``asset://`` paths resolve
+through the asset folder setting (``GATEWATCH_ASSET_DIR``, falling back to ``../shared/assets``).
 
 Example (``samples/highway_cctv.yaml``)::
 
@@ -22,10 +24,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from gatewatch.errors import ConfigError
 from gatewatch.events import Name
+from gatewatch.sinks.config import DeliveryConfig, MqttConfig
+from gatewatch.strict import Strict, validate_section
+from gatewatch.vision.flags.config import FlagsConfig
+from gatewatch.vision.plates.config import PlatesConfig
 
 Point = tuple[float, float]
 Heading = Literal["up", "down", "left", "right"]
@@ -33,11 +39,7 @@ HEADING_VECTORS: dict[str, tuple[float, float]] = {"up": (0, -1), "down": (0, 1)
 VEHICLE_CLASSES = ("car", "truck", "bus", "motorcycle")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ReconnectConfig(_Strict):
+class ReconnectConfig(Strict):
     """Backoff for live streams that drop."""
 
     initial_s: float = Field(1.0, gt=0, le=60, description="First wait before reconnecting.")
@@ -45,7 +47,7 @@ class ReconnectConfig(_Strict):
     max_attempts: int = Field(0, ge=0, description="Give up after this many failed attempts (0: never).")
 
 
-class SourceConfig(_Strict):
+class SourceConfig(Strict):
     """Where frames come from."""
 
     uri: str = Field(description="Video file, image folder, rtsp:// or http(s):// URL, or a webcam index ('0').")
@@ -66,7 +68,7 @@ class SourceConfig(_Strict):
     reconnect: ReconnectConfig = ReconnectConfig()
 
 
-class ModelConfig(_Strict):
+class ModelConfig(Strict):
     """The vehicle detector."""
 
     name: str = Field("yolov8n", description="Model name (looked up in the model folders) or path to an .onnx file.")
@@ -77,7 +79,7 @@ class ModelConfig(_Strict):
     )
 
 
-class DetectConfig(_Strict):
+class DetectConfig(Strict):
     """Detector thresholds and the classes to keep."""
 
     confidence: float = Field(0.25, gt=0, lt=1, description="Minimum detection score.")
@@ -85,7 +87,7 @@ class DetectConfig(_Strict):
     classes: list[str] = Field(list(VEHICLE_CLASSES), min_length=1, description="Model class names to keep.")
 
 
-class TrackerConfig(_Strict):
+class TrackerConfig(Strict):
     """ByteTrack settings (the ``trackers`` library), times in seconds of stream time."""
 
     lost_track_s: float = Field(1.0, gt=0, le=60, description="How long a lost track is kept for re-association.")
@@ -95,7 +97,7 @@ class TrackerConfig(_Strict):
     min_frames: int = Field(2, ge=1, le=30, description="Frames a track must be seen before it gets an id.")
 
 
-class LaneConfig(_Strict):
+class LaneConfig(Strict):
     """One lane and its gate line."""
 
     id: Name = Field(description="Lane name, e.g. 'import-1'.")
@@ -122,7 +124,7 @@ class LaneConfig(_Strict):
         return self
 
 
-class OutputConfig(_Strict):
+class OutputConfig(Strict):
     """Files the run writes."""
 
     events: str = Field("gatewatch-events.jsonl", description="JSON-lines file for events ('-' for stdout, '' for none).")
@@ -131,7 +133,7 @@ class OutputConfig(_Strict):
     jpeg_quality: int = Field(90, ge=10, le=100, description="JPEG quality of crops and snapshots.")
 
 
-class CameraConfig(_Strict):
+class CameraConfig(Strict):
     """Everything one edge camera needs."""
 
     gate: Name = Field(description="Gate name, e.g. 'huu-nghi'.")
@@ -142,10 +144,10 @@ class CameraConfig(_Strict):
     tracker: TrackerConfig = TrackerConfig()
     lanes: list[LaneConfig] = Field(min_length=1, description="Lanes with their gate lines.")
     output: OutputConfig = OutputConfig()
-    plates: dict[str, Any] | None = Field(None, description="Plate reading (see gatewatch.vision.plates).")
-    flags: dict[str, Any] | None = Field(None, description="Held-vehicle, hold-list and empty-truck flags.")
-    delivery: dict[str, Any] | None = Field(None, description="Outbox delivery to the gate API.")
-    mqtt: dict[str, Any] | None = Field(None, description="MQTT publishing.")
+    plates: PlatesConfig | None = Field(None, description="Plate reading (see gatewatch.vision.plates); {} = on, defaults.")
+    flags: FlagsConfig | None = Field(None, description="Held-vehicle, hold-list and empty-truck flags.")
+    delivery: DeliveryConfig | None = Field(None, description="Outbox delivery to the gate API.")
+    mqtt: MqttConfig | None = Field(None, description="MQTT publishing.")
 
     @field_validator("lanes")
     @classmethod
@@ -165,17 +167,6 @@ class CameraConfig(_Strict):
         return self
 
 
-def _format_error(source: str, err: ValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field"
-        parts.append(f"{loc}: {msg}")
-    return f"{source}: " + "; ".join(parts)
-
-
 def parse_config(data: dict[str, Any], source: str = "<config>", base: Path | None = None) -> CameraConfig:
     """Validate a config dict; a relative source path resolves against ``base``.
 
@@ -185,16 +176,13 @@ def parse_config(data: dict[str, Any], source: str = "<config>", base: Path | No
 
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping of fields, got {type(data).__name__}")
-    try:
-        config = CameraConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(_format_error(source, err)) from None
+    config = validate_section(CameraConfig, data, source)
     updates: dict[str, Any] = {"source": config.source.model_copy(update={"uri": resolve_asset(config.source.uri, base)})}
     return config.model_copy(update=updates)
 
 
 def load_config(path: str | Path) -> CameraConfig:
-    """Read and validate a camera YAML file; raises ``ConfigError`` naming the bad field."""
+    """Read and validate a camera YAML file, every section; raises ``ConfigError`` naming each bad field."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")

@@ -25,8 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     config = subparsers.add_parser("config", help="camera config tools")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION")
-    check = config_sub.add_parser("check", help="validate a camera YAML and open its source")
+    check = config_sub.add_parser(
+        "check", help="validate every section of a camera YAML (no model loads), then open its source"
+    )
     check.add_argument("path")
+    check.add_argument("--no-source", action="store_true",
+                       help="validate the file only; do not open the source to check lines and zones against its frame")
     check.set_defaults(handler=_check)
 
 
@@ -57,16 +61,22 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    """Validate every section (one ``file: section.field: why`` line per error), then the geometry on the frame."""
     from gatewatch.config import load_config
-    from gatewatch.vision.runner import check_lanes
-    from gatewatch.vision.sources import open_source
 
     config = load_config(args.path)
+    sections = [name for name in ("plates", "flags", "delivery", "mqtt") if getattr(config, name) is not None]
+    summary = f"{config.gate}/{config.camera}, {len(config.lanes)} lane(s), sections: {', '.join(sections) or 'core only'}"
+    if args.no_source:
+        print(f"{args.path}: ok ({summary}; source not opened)")
+        return 0
+    from gatewatch.vision.runner import check_in_frame
+    from gatewatch.vision.sources import open_source
+
     source = open_source(config.source)
     try:
-        check_lanes(config, source)
+        check_in_frame(config, source)
     finally:
         source.close()
-    print(f"{args.path}: ok ({config.gate}/{config.camera}, {len(config.lanes)} lane(s), "
-          f"source {source.size[0]}x{source.size[1]} @ {source.fps:.2f} fps)")
+    print(f"{args.path}: ok ({summary}, source {source.size[0]}x{source.size[1]} @ {source.fps:.2f} fps)")
     return 0

@@ -6,7 +6,7 @@ import logging
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatewatch.config import CameraConfig
 from gatewatch.errors import ConfigError
@@ -16,6 +16,9 @@ from gatewatch.sinks import EventSink, FanoutSink, JsonlSink
 from gatewatch.vision.detector import YoloDetector
 from gatewatch.vision.pipeline import GatePipeline, RunSummary
 from gatewatch.vision.sources import FrameSource, open_source
+
+if TYPE_CHECKING:
+    from gatewatch.vision.plates.stage import PlateStage
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,17 @@ def check_lanes(config: CameraConfig, source: FrameSource) -> None:
                 )
 
 
+def check_in_frame(config: CameraConfig, source: FrameSource) -> None:
+    """Lane lines and dwell-zone corners must lie inside the source's frame (``config check``)."""
+    check_lanes(config, source)
+    held = config.flags.held if config.flags is not None else None
+    width, height = source.size
+    for zone in held.zones if held is not None else ():
+        outside = [(x, y) for x, y in zone.polygon if not (0 <= x <= width and 0 <= y <= height)]
+        if outside:
+            raise ConfigError(f"flags.held.zones.{zone.id}.polygon: {outside[0]} is outside the {width}x{height} frame")
+
+
 def build_sinks(config: CameraConfig) -> list[EventSink]:
     """The outbox and MQTT sinks when configured, then JSON lines.
 
@@ -46,36 +60,24 @@ def build_sinks(config: CameraConfig) -> list[EventSink]:
     sinks: list[EventSink] = []
     if config.delivery is not None or config.mqtt is not None:
         try:
-            from gatewatch.sinks.config import DeliveryConfig, MqttConfig
-            from gatewatch.sinks.config import build_sinks as build_remote
+            from gatewatch.sinks.factory import build_sinks as build_remote
         except ImportError as exc:
             raise ConfigError(f"delivery/mqtt configured but unavailable ({exc}); pip install 'gatewatch[delivery]'") from exc
-        try:
-            delivery = DeliveryConfig.model_validate(config.delivery) if config.delivery is not None else None
-            mqtt = MqttConfig.model_validate(config.mqtt) if config.mqtt is not None else None
-        except Exception as exc:
-            raise ConfigError(f"delivery/mqtt: {exc}") from None
-        sinks.extend(build_remote(delivery, mqtt, config.gate, config.camera))
+        sinks.extend(build_remote(config.delivery, config.mqtt, config.gate, config.camera))
     if config.output.events:
         sinks.append(JsonlSink(config.output.events))
     return sinks
 
 
-def build_plate_stage(config: CameraConfig) -> tuple[Any, float] | None:
-    """The plate stage and its wait, when ``plates:`` is configured and enabled."""
-    if config.plates is None:
+def build_plate_stage(config: CameraConfig) -> tuple[PlateStage, float] | None:
+    """The plate stage and how long a crossing waits for its plate (``plates.wait_s``), when plates are on."""
+    if config.plates is None or not config.plates.enabled:
         return None
     try:
-        from gatewatch.vision.plates import PlatesConfig, PlateStage
+        from gatewatch.vision.plates.stage import PlateStage
     except ImportError as exc:
         raise ConfigError(f"plates configured but unavailable ({exc}); pip install 'gatewatch[plates]'") from exc
-    try:
-        plates_config = PlatesConfig.model_validate(config.plates)
-    except Exception as exc:
-        raise ConfigError(f"plates: {exc}") from None
-    if not getattr(plates_config, "enabled", True):
-        return None
-    return PlateStage(plates_config), float(getattr(plates_config, "wait_s", 2.0))
+    return PlateStage(config.plates), config.plates.wait_s
 
 
 def build_flag_stages(

@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from gatewatch.errors import ConfigError
 from gatewatch.sinks import FanoutSink, JsonlSink, MemorySink
-from gatewatch.sinks.config import DeliveryConfig, MqttConfig, build_sinks
+from gatewatch.sinks.config import DeliveryConfig, MqttConfig
+from gatewatch.sinks.factory import build_sinks
 from gatewatch.sinks.mqtt import MqttSink
 from gatewatch.sinks.outbox import OutboxSink
 
@@ -80,6 +81,39 @@ def test_build_sinks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         for sink in sinks:
             sink.close()
     assert build_sinks(None, None, "g", "c") == []
+
+
+def test_camera_config_keeps_secrets_and_reads_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``delivery:`` / ``mqtt:`` are typed in the camera config: secrets stay hidden, env keys resolve at build."""
+    from gatewatch.config import parse_config
+    from gatewatch.vision.runner import build_sinks as build_camera_sinks
+
+    base = {"gate": "g", "camera": "c", "source": {"uri": "x.mp4"},
+            "lanes": [{"id": "a", "line": [[0, 1], [9, 1]], "entry_heading": "down"}],
+            "output": {"events": str(tmp_path / "events.jsonl")}}
+    config = parse_config(base | {
+        "delivery": {"api_url": URL, "api_key": "gwk_secret", "outbox_path": str(tmp_path / "o.sqlite")},
+        "mqtt": {"username": "u", "password_env": "GW_TEST_MQTT_PW"},
+    })
+    assert "gwk_secret" not in repr(config) and "gwk_secret" not in config.model_dump_json()
+    assert config.delivery is not None and config.delivery.resolved_api_key() == "gwk_secret"
+    assert config.mqtt is not None
+    with pytest.raises(ConfigError, match="mqtt.password_env: environment variable GW_TEST_MQTT_PW is not set"):
+        config.mqtt.resolved_password()
+    monkeypatch.setenv("GW_TEST_MQTT_PW", "pw")
+    assert config.mqtt.resolved_password() == "pw"
+
+    env_config = parse_config(base | {"delivery": {"api_url": URL, "api_key_env": "GW_TEST_KEY2",
+                                                   "outbox_path": str(tmp_path / "e.sqlite"), "close_grace_s": 0}})
+    with pytest.raises(ConfigError, match="delivery.api_key_env: environment variable GW_TEST_KEY2 is not set"):
+        build_camera_sinks(env_config)
+    monkeypatch.setenv("GW_TEST_KEY2", "gwk_env")
+    sinks = build_camera_sinks(env_config)
+    try:
+        assert [type(s) for s in sinks] == [OutboxSink, JsonlSink]
+    finally:
+        for sink in sinks:
+            sink.close()
 
 
 class _BrokenSink:

@@ -16,7 +16,8 @@ from conftest import ApiServer, make_crossing, real_jpegs
 
 from gatewatch.events import parse_event
 from gatewatch.sinks import FanoutSink, JsonlSink, MemorySink
-from gatewatch.sinks.config import DeliveryConfig, build_outbox_sink
+from gatewatch.sinks.config import DeliveryConfig
+from gatewatch.sinks.factory import build_outbox_sink
 from gatewatch.sinks.http import ApiClient
 from gatewatch.sinks.outbox import Outbox, OutboxSink, RetryPolicy
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from gatewatch.config import CameraConfig
 from gatewatch.errors import ConfigError
 from gatewatch.events import PlateRead
+from gatewatch.strict import validate_section
 from gatewatch.vision.flags.config import (
     EmptyTruckConfig,
     FlagsConfig,
@@ -24,6 +22,9 @@ from gatewatch.vision.flags.config import (
     HoldListConfig,
     ZoneConfig,
 )
+
+if TYPE_CHECKING:
+    from gatewatch.config import CameraConfig
 
 # The stages pull in OpenCV/supervision; they load on first use so that ``gatewatch --help``
 # (which imports this package for its CLI) stays fast.
@@ -45,17 +46,9 @@ def __getattr__(name: str) -> Any:
 log = logging.getLogger(__name__)
 
 
-def parse_flags_config(data: dict[str, Any] | None) -> FlagsConfig:
-    """Validate a ``flags:`` dict; a bad field raises ``ConfigError`` naming ``flags.<field>``."""
-    try:
-        return FlagsConfig.model_validate(data or {})
-    except ValidationError as err:
-        parts = []
-        for e in err.errors():
-            loc = ".".join(str(p) for p in ("flags", *e["loc"]))
-            msg = "unknown field" if e["type"] == "extra_forbidden" else e["msg"].removeprefix("Value error, ")
-            parts.append(f"{loc}: {msg}")
-        raise ConfigError("; ".join(parts)) from None
+def parse_flags_config(data: FlagsConfig | dict[str, Any] | None) -> FlagsConfig:
+    """A ``flags:`` section as ``FlagsConfig``; a bad field raises ``ConfigError`` naming ``flags.<field>``."""
+    return validate_section(FlagsConfig, data or {}, section=["flags"])
 
 
 def build_flag_stages(
@@ -67,7 +60,7 @@ def build_flag_stages(
     """The flag stages a camera's ``flags:`` section asks for.
 
     Args:
-        config: the camera config (``config.flags`` is validated here).
+        config: the camera config (``config.flags`` was validated with it).
         fps: the source's frame rate; frame_size: ``(width, height)``.
         plate_for: optional plate lookup; the hold-list stage needs it, the held stage uses it
             to attach plates and re-associate.

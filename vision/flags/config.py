@@ -1,7 +1,9 @@
 """The ``flags:`` section of a camera YAML: held vehicles, hold list, empty trucks.
 
-Every section is optional; a section that is absent is off. Times are seconds of stream
-time (frame timestamps), never wall-clock time, so a recorded file replays exactly.
+Every section is optional; a section that is absent is off. Times are seconds of stream time
+(frame timestamps), never wall-clock time, so a recorded file replays exactly. Pydantic models
+only (no OpenCV or onnxruntime at import): ``CameraConfig.flags`` is a ``FlagsConfig``, checked
+with the rest of the file.
 
 Example::
 
@@ -20,18 +22,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from gatewatch.events import Name
+from gatewatch.strict import Strict
 
 Point = tuple[float, float]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ZoneConfig(_Strict):
+class ZoneConfig(Strict):
     """One dwell zone: a polygon in frame pixels, with an optional threshold of its own."""
 
     id: Name = Field(description="Zone name, e.g. 'apron-1'.")
@@ -39,7 +38,7 @@ class ZoneConfig(_Strict):
     threshold_s: float | None = Field(None, gt=0, le=86_400, description="Dwell threshold here (default: held.threshold_s).")
 
 
-class HeldConfig(_Strict):
+class HeldConfig(Strict):
     """Vehicles standing (nearly) still inside a dwell zone for longer than a threshold."""
 
     zones: list[ZoneConfig] = Field(min_length=1, description="Dwell zones; a vehicle is in one when its box centre is.")
@@ -74,7 +73,7 @@ class HeldConfig(_Strict):
         return self
 
 
-class HoldListConfig(_Strict):
+class HoldListConfig(Strict):
     """Plates on the hold list: from the gate API, from a local file, or both (the file as fallback)."""
 
     url: str | None = Field(None, description="Holds endpoint, e.g. 'http://api:8000/api/v1/holds'.")
@@ -90,11 +89,11 @@ class HoldListConfig(_Strict):
     @model_validator(mode="after")
     def _needs_source(self) -> HoldListConfig:
         if not self.url and not self.file:
-            raise ValueError("hold_list: give a url, a file, or both")
+            raise ValueError("give a url, a file, or both")
         return self
 
 
-class BackgroundConfig(_Strict):
+class BackgroundConfig(Strict):
     """Background model of the static scene, learned where no vehicle is tracked."""
 
     warmup_s: float = Field(2.0, ge=0, le=600, description="Frames over this time seed the background (median).")
@@ -103,7 +102,7 @@ class BackgroundConfig(_Strict):
     work_width: int = Field(320, ge=64, le=1920, description="Width the frame is scaled to for the model.")
 
 
-class ClassifierConfig(_Strict):
+class ClassifierConfig(Strict):
     """An ONNX image classifier (classes 'empty' and 'loaded') that replaces the geometric check."""
 
     model: str = Field(description="Path to the .onnx classifier (see `gatewatch flags train`).")
@@ -112,7 +111,7 @@ class ClassifierConfig(_Strict):
     empty_threshold: float = Field(0.5, gt=0, lt=1, description="Mean P(empty) over the checks that flags a truck.")
 
 
-class EmptyTruckConfig(_Strict):
+class EmptyTruckConfig(Strict):
     """Trucks whose bed or chassis behind the cab is empty (fixed camera, calibrated per camera)."""
 
     classes: list[str] = Field(["truck"], min_length=1, description="Classes checked.")
@@ -145,7 +144,7 @@ class EmptyTruckConfig(_Strict):
         return self
 
 
-class FlagsConfig(_Strict):
+class FlagsConfig(Strict):
     """The ``flags:`` section of a camera config."""
 
     evidence_dir: str | None = Field(

@@ -1,27 +1,39 @@
 """Plate reading for Vietnamese and Chinese plates: detect on the vehicle crop, read, vote.
 
-Import as ``gatewatch.vision.plates``; see ``README.md`` in this folder.
+Import as ``gatewatch.vision.plates``; see ``README.md`` in this folder. The config models
+(``.config``) load at once; the stages and readers pull in OpenCV and onnxruntime, so they load
+on first use: the camera config (``gatewatch config check``) validates ``plates:`` without them.
 """
 
 from __future__ import annotations
 
-from .detector import PlateBox, PlateDetector, plate_model_path
-from .formats import PlateText, is_valid, normalise
-from .readers import (
-    AutoReader,
+from typing import Any
+
+from .config import (
     AutoReaderConfig,
-    EasyOcrReader,
     EasyOcrReaderConfig,
-    LprnetReader,
     LprnetReaderConfig,
-    PlateReader,
-    PlateReading,
-    RapidOcrReader,
+    PlatesConfig,
     RapidOcrReaderConfig,
-    build_reader,
 )
-from .stage import PlatesConfig, PlateStage
-from .voting import Candidate, PlateVote, VoteResult
+
+_LAZY = {
+    "PlateBox": "detector", "PlateDetector": "detector", "plate_model_path": "detector",
+    "PlateText": "formats", "is_valid": "formats", "normalise": "formats",
+    "AutoReader": "readers", "EasyOcrReader": "readers", "LprnetReader": "readers", "PlateReader": "readers",
+    "PlateReading": "readers", "RapidOcrReader": "readers", "build_reader": "readers",
+    "PlateStage": "stage",
+    "Candidate": "voting", "PlateVote": "voting", "VoteResult": "voting",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AutoReader", "AutoReaderConfig", "Candidate", "EasyOcrReader", "EasyOcrReaderConfig", "LprnetReader",

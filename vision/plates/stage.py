@@ -22,75 +22,21 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
 
 import cv2
 import numpy as np
 import supervision as sv
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gatewatch.events import PLATE_MAX, PLATE_RAW_MAX, PlateRead, fit_text
 from gatewatch.models.onnx import OnnxModel
 
+from .config import AutoReaderConfig, EasyOcrReaderConfig, PlatesConfig, RapidOcrReaderConfig
 from .detector import PlateDetector, crop_box, plate_model_path
 from .formats import normalise
-from .readers import (
-    AutoReaderConfig,
-    EasyOcrReaderConfig,
-    PlateReader,
-    RapidOcrReaderConfig,
-    ReaderConfig,
-    build_reader,
-)
+from .readers import PlateReader, build_reader
 from .voting import Candidate, PlateVote
 
 log = logging.getLogger(__name__)
-
-
-class PlatesConfig(BaseModel):
-    """``plates:`` section of a camera config."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = Field(True, description="Read plates on tracked vehicles.")
-    reader: Annotated[ReaderConfig, Field(description="Plate reader: type auto (default), rapidocr, lprnet or easyocr.")] = Field(
-        default_factory=AutoReaderConfig
-    )
-    detector_model: str = Field("plate-yolov8n", description="Plate detector ONNX: model name or path.")
-    detector_confidence: float = Field(0.3, ge=0.01, le=1.0, description="Minimum plate detector score.")
-    detector_providers: str = Field("auto", description="ONNX Runtime providers for the plate detector.")
-    detector_threads: int = Field(1, ge=0, le=64, description="Intra-op threads of the plate detector.")
-    export_if_missing: bool = Field(
-        False, description="Export the plate detector from its .pt at start when no ONNX exists (needs torch)."
-    )
-    vehicle_classes: list[str] = Field(
-        default_factory=lambda: ["car", "truck", "bus", "motorcycle"], min_length=1,
-        description="Track classes whose plates are read.",
-    )
-    min_vehicle_height_px: int = Field(40, ge=8, le=4000, description="Skip vehicles smaller than this (pixels).")
-    vehicle_margin: float = Field(0.05, ge=0.0, le=0.5, description="Vehicle crop grown by this fraction per side.")
-    min_plate_width_px: int = Field(28, ge=8, le=2000, description="Plates narrower than this are not read.")
-    min_plate_height_px: int = Field(10, ge=4, le=1000, description="Plates shorter than this are not read.")
-    plate_margin: float = Field(0.04, ge=0.0, le=0.5, description="Plate crop grown by this fraction per side.")
-    max_reads_per_track: int = Field(4, ge=1, le=50, description="OCR reads per vehicle at most.")
-    max_detections_per_track: int = Field(12, ge=1, le=200, description="Plate detector runs per vehicle at most.")
-    min_frame_gap: int = Field(2, ge=1, le=1000, description="Frames between two tries on the same vehicle.")
-    quality_ratio: float = Field(
-        0.8, ge=0.0, le=2.0, description="Read a plate only if its quality is at least this x the best read so far."
-    )
-    settle_reads: int = Field(2, ge=1, le=50, description="Agreeing reads after which a plate is settled.")
-    settle_confidence: float = Field(0.8, ge=0.0, le=1.0, description="Vote confidence at which a plate is settled.")
-    max_substitutions: int = Field(2, ge=0, le=5, description="Confusable-character swaps allowed to fit a format.")
-    min_plate_confidence: float = Field(0.3, ge=0.0, le=1.0, description="plate_for returns None below this.")
-    crop_dir: Path | None = Field(None, description="Folder to save the best plate crop per track (None: keep in memory).")
-
-    @model_validator(mode="after")
-    def _budgets(self) -> PlatesConfig:
-        if self.max_detections_per_track < self.max_reads_per_track:
-            raise ValueError("max_detections_per_track must be >= max_reads_per_track")
-        if self.settle_reads > self.max_reads_per_track:
-            raise ValueError("settle_reads must be <= max_reads_per_track")
-        return self
 
 
 def plate_quality(crop: np.ndarray, detector_confidence: float, min_width: int) -> float:

