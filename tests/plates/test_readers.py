@@ -181,6 +181,16 @@ def test_int8_recogniser_matches_fp32_on_real_crops(rapid: RapidOcrReader, plate
         assert [normalise(r.lines).text for r in reads if r] == [text, text], rel
 
 
+def test_recogniser_session_is_an_onnx_model(rapid: RapidOcrReader) -> None:
+    """Session options, providers and threads of the recogniser are set in one place: ``OnnxModel``."""
+    from gatewatch.models import OnnxModel
+
+    model = rapid.recognizer.model
+    assert isinstance(model, OnnxModel) and model.path == rapid.recognizer.path
+    assert model.session.get_session_options().intra_op_num_threads == 1
+    assert rapid.recognizer.providers == model.providers == ["CPUExecutionProvider"]
+
+
 def test_int8_without_onnx_falls_back_to_fp32(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
