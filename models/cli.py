@@ -25,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     quant.add_argument("--out", help="ONNX file to write (default: <cache>/yolov8n_int8_qdq.onnx)")
     quant.add_argument("--calib", nargs="+", help="videos to calibrate on (default: shared videos not used for scoring)")
     quant.add_argument("--frames-per-video", type=int, default=24)
+    quant.add_argument("--tolerance", type=float,
+                       help="largest mean abs class-score change vs fp32 allowed (default 0.12); over it nothing is written")
     quant.set_defaults(handler=_quantize)
 
 
@@ -50,15 +52,15 @@ def _export(args: argparse.Namespace) -> int:
 
     out = args.out or str(cache_dir() / (Path(args.checkpoint).stem + ".onnx"))
     result = export_checkpoint(args.checkpoint, out=out, imgsz=args.imgsz, opset=args.opset, tolerance=args.tolerance)
-    print(f"exported {result.source} -> {result.onnx_path}")
-    print(f"parity: relative max diff {result.max_abs_diff:.2e} (tolerance {result.tolerance:.0e}) in {result.seconds:.1f} s")
+    print(f"exported {result.source} -> {result.path}")
+    print(f"parity: relative max diff {result.error:.2e} (tolerance {result.tolerance:.0e}) in {result.seconds:.1f} s")
     return 0
 
 
 def _quantize(args: argparse.Namespace) -> int:
     from gatewatch.assets import asset_dir, cache_dir
     from gatewatch.errors import ConfigError
-    from gatewatch.models.export import quantize_static_int8
+    from gatewatch.models.quantize import DETECTOR_INT8_TOLERANCE, quantize_static_int8
     from gatewatch.models.registry import resolve_model
 
     videos = args.calib
@@ -70,7 +72,10 @@ def _quantize(args: argparse.Namespace) -> int:
 
         videos = [str(assets / "videos" / name) for name in CALIBRATION_VIDEOS]
     out = args.out or str(cache_dir() / "yolov8n_int8_qdq.onnx")
-    result = quantize_static_int8(resolve_model(args.source), out, videos, per_video=args.frames_per_video)
-    print(f"quantised {result.source} -> {result.onnx_path} on {result.calibration_frames} frames "
-          f"in {result.seconds:.0f} s; mean abs class-score change vs fp32: {result.score_mae:.4f}")
+    result = quantize_static_int8(
+        resolve_model(args.source), out, videos, per_video=args.frames_per_video,
+        tolerance=DETECTOR_INT8_TOLERANCE if args.tolerance is None else args.tolerance,
+    )
+    print(f"quantised {result.source} -> {result.path} on {result.samples} frames "
+          f"in {result.seconds:.0f} s; mean abs class-score change vs fp32: {result.error:.4f}")
     return 0

@@ -70,7 +70,7 @@ def choose_providers(requested: str | Sequence[str] = "auto") -> list[str]:
 def _literal(value: str) -> Any:
     try:
         return ast.literal_eval(value)
-    except (ValueError, SyntaxError):
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):  # plain text (a dictionary)
         return value
 
 
@@ -83,6 +83,8 @@ class OnnxModel:
         threads: intra-op threads (0 lets onnxruntime decide). On small CPUs 1 thread per
             model leaves a core for decoding.
         warmup: run one inference on zeros at construction.
+        input_size: ``(h, w)`` for a model whose file states neither an ``imgsz`` nor a fixed
+            input shape (a text-line recogniser with a dynamic width); the warm-up uses it.
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class OnnxModel:
         providers: str | Sequence[str] = "auto",
         threads: int = 1,
         warmup: bool = True,
+        input_size: tuple[int, int] | None = None,
     ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
@@ -112,11 +115,10 @@ class OnnxModel:
         self.input_shape = list(inputs[0].shape)
         self.input_dtype = np.float16 if "float16" in inputs[0].type else np.float32
         self.output_names = [o.name for o in self.session.get_outputs()]
-        self.metadata: dict[str, Any] = {
-            k: _literal(v) for k, v in self.session.get_modelmeta().custom_metadata_map.items()
-        }
+        self.raw_metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.metadata: dict[str, Any] = {k: _literal(v) for k, v in self.raw_metadata.items()}
         self.names: dict[int, str] = {int(k): str(v) for k, v in dict(self.metadata.get("names", {})).items()}
-        self.imgsz: tuple[int, int] = self._input_size()
+        self.imgsz: tuple[int, int] = self._input_size(input_size)
         self.stride = int(self.metadata.get("stride", 32))
         self.task = str(self.metadata.get("task", "detect"))
         self.warmup_ms: float | None = None
@@ -126,7 +128,7 @@ class OnnxModel:
             self.warmup_ms = (time.perf_counter() - start) * 1000
         log.info("loaded %s on %s (imgsz=%s, %d classes)", self.path.name, self.providers[0], self.imgsz, len(self.names))
 
-    def _input_size(self) -> tuple[int, int]:
+    def _input_size(self, given: tuple[int, int] | None) -> tuple[int, int]:
         imgsz = self.metadata.get("imgsz")
         if isinstance(imgsz, (list, tuple)) and len(imgsz) == 2:
             return int(imgsz[0]), int(imgsz[1])
@@ -135,6 +137,8 @@ class OnnxModel:
         h, w = self.input_shape[2:4] if len(self.input_shape) == 4 else (None, None)
         if isinstance(h, int) and isinstance(w, int):
             return h, w
+        if given is not None:
+            return int(given[0]), int(given[1])
         raise ModelError(f"{self.path}: input size unknown (no 'imgsz' metadata and a dynamic input shape)")
 
     def run(self, batch: np.ndarray) -> list[np.ndarray]:

@@ -42,10 +42,11 @@ CALIBRATION_VIDEOS = (
 def build_int8(name: str) -> Path:
     """Quantise ``name`` from its fp32 source into the cache (offline, about a minute, once).
 
-    Calibration uses shared videos that the counting benchmark does not score on.
+    Calibration uses shared videos that the counting benchmark does not score on. Raises
+    ``ModelError`` when it cannot be built here or the copy is over its tolerance (nothing is cached).
     """
     from gatewatch.assets import asset_dir
-    from gatewatch.models.export import quantize_static_int8
+    from gatewatch.models.quantize import quantize_static_int8
 
     source = find_model(BUILDABLE[name])
     assets = asset_dir()
@@ -58,7 +59,7 @@ def build_int8(name: str) -> Path:
         )
     target = cache_dir() / KNOWN_MODELS[name][0]
     log.warning("building %s once from %s (static INT8 calibration, about a minute)", target.name, source.name)
-    return quantize_static_int8(source, target, videos).onnx_path
+    return quantize_static_int8(source, target, videos).path
 
 
 def find_model(name: str) -> Path | None:
@@ -131,4 +132,4 @@ def _download_and_export(name: str) -> Path | None:
         return None
     if not downloaded.is_file():
         return None
-    return export_checkpoint(downloaded, out=cache_dir() / f"{name}.onnx").onnx_path
+    return export_checkpoint(downloaded, out=cache_dir() / f"{name}.onnx").path

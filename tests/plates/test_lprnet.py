@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,8 +100,29 @@ def test_export_parity(tmp_path: Path, lprnet_onnx: Path) -> None:
     from gatewatch.vision.plates.lprnet_export import export_lprnet
 
     result = export_lprnet(tmp_path / "lprnet.onnx")
-    assert result.ok and result.max_abs_diff < 1e-4
-    assert result.onnx_path.is_file() and not list(tmp_path.glob("*.tmp.onnx"))
+    assert result.ok and result.error < 1e-4
+    assert result.path.is_file() and not list(tmp_path.glob("*.tmp.onnx"))
+
+
+def test_export_over_tolerance_leaves_nothing(tmp_path: Path, lprnet_onnx: Path) -> None:
+    pytest.importorskip("torch")
+    from gatewatch.vision.plates.lprnet_export import LPRNET_EXPORT_MEASURE, export_lprnet
+
+    with pytest.raises(ModelError, match=rf"{re.escape(LPRNET_EXPORT_MEASURE)} [0-9.e-]+ is over the tolerance 1e-12"):
+        export_lprnet(tmp_path / "lprnet.onnx", tolerance=1e-12)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_runtime_and_export_import_no_cycle() -> None:
+    """The export shares the LPRNet spec with the runtime (:mod:`.lprnet_spec`), never the runtime itself."""
+    import gatewatch.vision.plates as plates
+
+    folder = Path(plates.__file__).parent
+    for name, banned in (("lprnet_export.py", "lprnet"), ("lprnet_spec.py", "lprnet"), ("lprnet_spec.py", "lprnet_export")):
+        for node in ast.walk(ast.parse((folder / name).read_text())):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                assert module != banned and not module.endswith(f"plates.{banned}"), f"{name}:{node.lineno}"
 
 
 def test_missing_model_without_export_is_clear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

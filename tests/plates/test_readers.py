@@ -181,6 +181,16 @@ def test_int8_recogniser_matches_fp32_on_real_crops(rapid: RapidOcrReader, plate
         assert [normalise(r.lines).text for r in reads if r] == [text, text], rel
 
 
+def test_recogniser_session_is_an_onnx_model(rapid: RapidOcrReader) -> None:
+    """Session options, providers and threads of the recogniser are set in one place: ``OnnxModel``."""
+    from gatewatch.models import OnnxModel
+
+    model = rapid.recognizer.model
+    assert isinstance(model, OnnxModel) and model.path == rapid.recognizer.path
+    assert model.session.get_session_options().intra_op_num_threads == 1
+    assert rapid.recognizer.providers == model.providers == ["CPUExecutionProvider"]
+
+
 def test_int8_without_onnx_falls_back_to_fp32(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -193,6 +203,44 @@ def test_int8_without_onnx_falls_back_to_fp32(
     assert reader.recognizer.describe()["precision"] == "fp32"
     assert "needs the 'onnx' package" in caplog.text
     assert list(tmp_path.iterdir()) == []
+
+
+def test_int8_over_tolerance_is_not_cached_and_falls_back_to_fp32(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture, plates_dir: Path
+) -> None:
+    """An INT8 copy over its (here deliberately tiny) tolerance is neither cached nor used: fp32, with a
+    warning that names the figure and the limit."""
+    from gatewatch.vision.plates import ppocr
+
+    monkeypatch.setenv("GATEWATCH_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(ppocr, "INT8_CALIBRATION", "synthetic-v1:8:0")  # a quick build
+    monkeypatch.setattr(ppocr, "INT8_MAX_CHANGED", 1e-9)
+    reader = RapidOcrReader(RapidOcrReaderConfig(threads=1))
+    assert reader.recognizer.describe()["precision"] == "fp32"
+    assert "share of time steps whose best class differs from fp32" in caplog.text
+    assert "over the tolerance 1e-09" in caplog.text and "using fp32" in caplog.text
+    assert [p.name for p in tmp_path.iterdir()] == [reader.recognizer.path.name]  # the pruned copy only
+    assert "_int8_" not in reader.recognizer.path.name
+    reading = reader.read(_crop(plates_dir, f"{VN}/10xemay1217.jpg"))
+    assert reading is not None and normalise(reading.lines).text == "59L214999"
+
+
+def test_pruned_copy_over_tolerance_uses_the_full_model(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture, plates_dir: Path
+) -> None:
+    """A plate-charset copy over its tolerance is not cached; the full model runs, restricted at read time."""
+    from gatewatch.vision.plates import ppocr
+
+    pruned = RapidOcrReader(RapidOcrReaderConfig(threads=1, precision="fp32"))
+    monkeypatch.setenv("GATEWATCH_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(ppocr, "PRUNE_MAX_DIFF", 0.0)
+    full = RapidOcrReader(RapidOcrReaderConfig(threads=1, precision="fp32"))
+    assert full.recognizer.path == full.recognizer.source != pruned.recognizer.path
+    assert "over the tolerance 0" in caplog.text and "using the full model" in caplog.text
+    assert list(tmp_path.iterdir()) == []
+    for rel, text, _ in CROPS[:8]:
+        reads = [reader.read(_crop(plates_dir, rel)) for reader in (pruned, full)]
+        assert [normalise(r.lines).text for r in reads if r] == [text, text], rel
 
 
 def test_synthetic_calibration_lines_are_deterministic() -> None:
@@ -210,7 +258,8 @@ def test_int8_cache_name_covers_renderer_and_quantiser(tmp_path: Path, monkeypat
     Runtime (quantises) is not reused: OpenCV 5.0 redrew every calibration line."""
     import onnxruntime
 
-    from gatewatch.vision.plates.readers import _cache_file, int8_recipe
+    from gatewatch.models.cache import derived_path as _cache_file
+    from gatewatch.vision.plates.readers import int8_recipe
 
     monkeypatch.setenv("GATEWATCH_CACHE_DIR", str(tmp_path))
     source = tmp_path / "PP-OCRv6_rec_small_plates_abc.onnx"

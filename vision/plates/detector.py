@@ -44,7 +44,7 @@ def plate_model_path(export_if_missing: bool = False) -> Path:
             raise
     from gatewatch.models.export import export_checkpoint
 
-    return export_checkpoint(checkpoint, out=cache_dir() / PLATE_ONNX).onnx_path
+    return export_checkpoint(checkpoint, out=cache_dir() / PLATE_ONNX).path
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ The weights are sirius-ai/LPRNet_Pytorch's ``Final_LPRNet_model.pth`` (Apache-2.
 green single-line Chinese plates, 94x24 input, 68 classes: 31 provinces, 10 digits, 24
 letters, ``I``, ``O`` and the CTC blank ``-`` last). They are exported once to
 ``cache_dir()/lprnet_cn.onnx`` by :func:`lprnet_model_path` with ``export_if_missing=True``
-(needs torch; :mod:`.lprnet_export` holds the network); afterwards only the ONNX file is used.
+(needs torch; :mod:`.lprnet_export` holds the network and the gated export); afterwards only the
+ONNX file is used. The classes, input and file names are in :mod:`.lprnet_spec`.
 
 Example::
 
@@ -17,38 +18,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from gatewatch.assets import cache_dir, model_dirs
 from gatewatch.errors import ModelError
-from gatewatch.models.export import ExportResult
 from gatewatch.models.onnx import OnnxModel
 
-# sirius-ai/LPRNet_Pytorch data/load_data.py CHARS, in class order; the last one is the blank.
-LPRNET_CHARS = (
-    "京沪津渝冀晋蒙辽吉黑苏浙皖闽赣鲁豫鄂湘粤桂琼川贵云藏陕甘青宁新"
-    "0123456789"
-    "ABCDEFGHJKLMNPQRSTUVWXYZIO"
-    "-"
+from .lprnet_spec import (
+    LPRNET_BLANK,
+    LPRNET_CHARS,
+    LPRNET_CHECKPOINT,
+    LPRNET_CLASSES,
+    LPRNET_ONNX,
+    LPRNET_SIZE,
+    lprnet_checkpoint,
+    preprocess,
 )
-LPRNET_CLASSES = len(LPRNET_CHARS)  # 68
-LPRNET_BLANK = LPRNET_CLASSES - 1
-LPRNET_SIZE = (94, 24)  # width, height
-LPRNET_ONNX = "lprnet_cn.onnx"
-LPRNET_CHECKPOINT = Path("cn_plate_ocr_lprnet") / "Final_LPRNet_model.pth"
 
-
-# An exported LPRNet and its parity (relative max logit difference) vs torch.
-LprnetExportResult = ExportResult
-
-
-def lprnet_checkpoint() -> Path | None:
-    """``Final_LPRNet_model.pth`` in the model folders (``<assets>/weights/cn_plate_ocr_lprnet``), if present."""
-    for folder in model_dirs():
-        if (folder / LPRNET_CHECKPOINT).is_file():
-            return folder / LPRNET_CHECKPOINT
-    return None
+__all__ = [
+    "LPRNET_BLANK", "LPRNET_CHARS", "LPRNET_CHECKPOINT", "LPRNET_CLASSES", "LPRNET_ONNX", "LPRNET_SIZE",
+    "LprnetRecognizer", "ctc_decode", "lprnet_checkpoint", "lprnet_model_path", "preprocess",
+]
 
 
 def lprnet_model_path(export_if_missing: bool = False) -> Path:
@@ -77,15 +67,7 @@ def lprnet_model_path(export_if_missing: bool = False) -> Path:
                          f"or copy an exported {LPRNET_ONNX} to {target}") from exc
     from .lprnet_export import export_lprnet
 
-    return export_lprnet(target, checkpoint).onnx_path
-
-
-def preprocess(crop: np.ndarray) -> np.ndarray:
-    """BGR crop ``(h, w, 3)`` -> ``(1, 3, 24, 94)`` float32, ``(x - 127.5) / 128`` as in training."""
-    if crop.shape[1] != LPRNET_SIZE[0] or crop.shape[0] != LPRNET_SIZE[1]:
-        crop = cv2.resize(crop, LPRNET_SIZE, interpolation=cv2.INTER_LINEAR)
-    image = (crop.astype(np.float32) - 127.5) * 0.0078125
-    return np.ascontiguousarray(image.transpose(2, 0, 1)[None])
+    return export_lprnet(target, checkpoint).path
 
 
 def ctc_decode(logits: np.ndarray) -> tuple[str, np.ndarray]:

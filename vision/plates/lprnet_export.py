@@ -9,20 +9,24 @@ The layer indices of ``backbone`` match the published state_dict exactly
 original, which pools over channels) are written as ``MaxPool3d`` on a 5-D view so that
 the ONNX graph is a plain ``MaxPool``; the numbers are the same.
 
-Torch is imported here only; the runtime (:mod:`.lprnet`) runs the ONNX file.
+Torch is imported here only; the runtime (:mod:`.lprnet`) runs the ONNX file. The export is a
+:class:`~gatewatch.models.build.ModelBuild` (:class:`LprnetExport`) run through the models' gate.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from gatewatch.errors import ModelError
+from gatewatch.models.build import BuildResult, build_checked
+from gatewatch.models.onnx import OnnxModel
 
-from .lprnet import LPRNET_CLASSES, LPRNET_SIZE, LprnetExportResult, lprnet_checkpoint, preprocess
+from .lprnet_spec import LPRNET_CLASSES, LPRNET_SIZE, lprnet_checkpoint, preprocess
 
 log = logging.getLogger(__name__)
 
@@ -150,54 +154,61 @@ def parity_crops(count: int = 8) -> list[np.ndarray]:
     return crops
 
 
+LPRNET_EXPORT_MEASURE = "relative max logit difference vs torch (1.0 when a decode differs)"
+
+
+@dataclass(frozen=True)
+class LprnetExport:
+    """LPRNet state_dict -> ONNX (static ``(1, 3, 24, 94)`` input, ``images`` -> ``logits``).
+
+    Both models run on real crops; ``error`` is the largest absolute logit difference relative
+    to the largest logit, or 1.0 when the greedy decode of any crop differs.
+    """
+
+    tolerance: float = 1e-4
+    opset: int = 17
+
+    def build(self, source: Path, out: Path) -> BuildResult:
+        start = time.perf_counter()
+        net = load_lprnet(source)
+        dummy = torch.zeros(1, 3, LPRNET_SIZE[1], LPRNET_SIZE[0])
+        with torch.no_grad():
+            torch.onnx.export(
+                net, (dummy,), str(out), input_names=["images"], output_names=["logits"], opset_version=self.opset,
+                dynamo=False,
+            )
+        model = OnnxModel(out, providers="cpu", threads=0, warmup=False)
+        worst = 0.0
+        crops = parity_crops()
+        for crop in crops:
+            batch = preprocess(crop)
+            with torch.no_grad():
+                reference = net(torch.from_numpy(batch)).numpy()
+            result = model.run(batch)[0]
+            if result.shape != reference.shape:
+                raise ModelError(f"LPRNet export parity: output shape {result.shape} != torch {reference.shape}")
+            scale = float(np.abs(reference).max()) or 1.0
+            worst = max(worst, float(np.abs(result - reference).max()) / scale)
+            if not np.array_equal(result.argmax(1), reference.argmax(1)):
+                worst = max(worst, 1.0)
+        return BuildResult(out, source, worst, self.tolerance, LPRNET_EXPORT_MEASURE, len(crops), time.perf_counter() - start)
+
+
 def export_lprnet(
     out: str | Path,
     checkpoint: str | Path | None = None,
     tolerance: float = 1e-4,
     opset: int = 17,
-) -> LprnetExportResult:
-    """Export the LPRNet state_dict to ONNX (static ``(1, 3, 24, 94)`` input) with a parity check.
+) -> BuildResult:
+    """Export the LPRNet state_dict to ONNX (:class:`LprnetExport`) through the gate.
 
-    Both models run on real crops; the largest absolute logit difference relative to the
-    largest logit must be within ``tolerance`` and the greedy decode must agree, else
-    ``ModelError``. The file is written through a temporary name, so a failed export leaves
+    Raises ``ModelError`` when the checkpoint is missing or unloadable or parity is over
+    ``tolerance``; the file is written through a temporary name, so a failed export leaves
     nothing behind.
     """
-    import onnxruntime as ort
-
     source = Path(checkpoint) if checkpoint else lprnet_checkpoint()
     if source is None or not source.is_file():
         raise ModelError(f"LPRNet checkpoint not found: {source or 'weights/cn_plate_ocr_lprnet/Final_LPRNet_model.pth'}")
-    start = time.perf_counter()
-    net = load_lprnet(source)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.stem + ".tmp.onnx")
-    dummy = torch.zeros(1, 3, LPRNET_SIZE[1], LPRNET_SIZE[0])
-    with torch.no_grad():
-        torch.onnx.export(
-            net, (dummy,), str(tmp), input_names=["images"], output_names=["logits"], opset_version=opset,
-            dynamo=False,
-        )
-    session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
-    worst = 0.0
-    for crop in parity_crops():
-        batch = preprocess(crop)
-        with torch.no_grad():
-            reference = net(torch.from_numpy(batch)).numpy()
-        result = session.run(None, {"images": batch})[0]
-        if result.shape != reference.shape:
-            tmp.unlink(missing_ok=True)
-            raise ModelError(f"LPRNet export parity: output shape {result.shape} != torch {reference.shape}")
-        scale = float(np.abs(reference).max()) or 1.0
-        worst = max(worst, float(np.abs(result - reference).max()) / scale)
-        if not np.array_equal(result.argmax(1), reference.argmax(1)):
-            worst = max(worst, 1.0)
-    del session
-    res = LprnetExportResult(out, source, worst, tolerance, time.perf_counter() - start)
-    if not res.ok:
-        tmp.unlink(missing_ok=True)
-        raise ModelError(f"LPRNet export parity failed: relative max diff {worst:.2e} > {tolerance:.0e}")
-    tmp.replace(out)
-    log.info("exported LPRNet %s -> %s (parity %.2e)", source, out, worst)
-    return res
+    result = build_checked(LprnetExport(tolerance, opset), source, out)
+    log.info("exported LPRNet %s", result.summary())
+    return result
