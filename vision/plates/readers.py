@@ -517,10 +517,14 @@ READERS: dict[str, type[Any]] = {
     "lprnet": LprnetReader,
     "easyocr": EasyOcrReader,
 }
+# readers in other modules, which add themselves to READERS when imported (they build on the ones above)
+LATER_READERS = {"fastplate": "fastplate", "fused": "fastplate"}
 
 
 def build_reader(
     config: AutoReaderConfig | RapidOcrReaderConfig | LprnetReaderConfig | EasyOcrReaderConfig,
 ) -> PlateReader:
     """The reader a config names (``config.type``)."""
+    if config.type not in READERS and config.type in LATER_READERS:
+        importlib.import_module(f"{__package__}.{LATER_READERS[config.type]}")
     return READERS[config.type](config)  # type: ignore[arg-type]
