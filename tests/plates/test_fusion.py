@@ -56,6 +56,8 @@ CASES = [
     ("MD series longer than 9 slots", pp("29-MD1", "052.00"), slots("29M105200"), ("29MD1", "05200")),
     # PP-OCR reads the plate frame as a leading 1: the slot read's length wins, split by the VN layout
     ("stray frame character", pp("159-L2", "149.99", doubts={0: 0.5}), slots("59L214999"), ("59L2", "14999")),
+    # PP-OCR reads a character twice across the line break: the line break is carried to the slot read
+    ("line break through the alignment", pp("54·S7", "13211", doubts={4: 0.3}), slots("54S73211"), ("54S7", "3211")),
     # PP-OCR read nothing: the slot read alone, one line
     ("PP-OCR empty", [], slots("51F06532"), ("51F06532",)),
     # a Chinese read (province character) is never fused
