@@ -11,7 +11,7 @@ Example::
     >>> reader = FastPlateReader(FastPlateReaderConfig())
     >>> reader.read(crop)                              # crop: BGR uint8 (H, W, 3)
     PlateReading(lines=('59-L2', '14999'), confidence=0.99, line_confidences=(0.99, 0.99))
-    >>> reader.model.slots([crop]).shape               # (n, 9, 37) slot probabilities
+    >>> reader.recognizer.slots([crop]).shape          # (n, 9, 37) slot probabilities
 """
 
 from __future__ import annotations
