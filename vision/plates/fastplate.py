@@ -10,7 +10,7 @@ Example::
 
     >>> reader = FastPlateReader(FastPlateReaderConfig())
     >>> reader.read(crop)                              # crop: BGR uint8 (H, W, 3)
-    PlateReading(lines=('59-L2', '14999'), confidence=0.99, line_confidences=(0.99, 0.99))
+    PlateReading(lines=('59L2', '14999'), confidence=0.99, line_confidences=(0.99, 0.99))
     >>> reader.recognizer.slots([crop]).shape          # (n, 9, 37) slot probabilities
 """
 

@@ -20,7 +20,7 @@ Pure functions, no model: table-tested in ``tests/plates/test_fusion.py``.
 Example::
 
     >>> fuse_vn([("59-11", [1, 1, .45, .99]), ("048.31", [.98] * 5)], slot_read(slots))
-    FusedRead(lines=('59-T1', '04831'), probs=(...), backbone='pp')
+    FusedRead(lines=('59T1', '04831'), probs=(...), backbone='pp')
 """
 
 from __future__ import annotations
