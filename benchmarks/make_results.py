@@ -12,6 +12,8 @@ HERE = Path(__file__).resolve().parent
 PARTS = [  # file, section title
     ("counting.md", "Edge pipeline: speed and counts vs Ultralytics (`benchmarks/counting.py`)"),
     ("plates.md", "Plate reading (`benchmarks/plates.py`)"),
+    ("plates_fusion.md", "Plate reading: the VN second opinion, held-out half (`benchmarks/plates.py --split test`)"),
+    ("plates_fusion_dev.md", "Plate reading: the VN second opinion, dev half (`benchmarks/plates.py --split dev`)"),
     ("plates_audit.md", "Plate labels: audited sample of misses (`benchmarks/label_audit.py`)"),
     ("flags.md", "Empty-truck check (`benchmarks/empty_trucks.py`)"),
     ("api.md", "Gate API load (`benchmarks/api_load.py`)"),

@@ -7,7 +7,7 @@ Example::
 
     plates:
       wait_s: 2.0                       # a crossing waits this long for its plate to settle
-      reader: {type: auto, threads: 1}  # or rapidocr / lprnet / easyocr
+      reader: {type: auto, threads: 1}  # or rapidocr / lprnet / easyocr / fastplate / fused
       min_vehicle_height_px: 40
 """
 
@@ -91,8 +91,29 @@ class AutoReaderConfig(RapidOcrReaderConfig):
     )
 
 
+class FastPlateReaderConfig(_ReaderConfigBase):
+    """The shared Vietnamese fast-plate-ocr model alone (AGPL-3.0; no Chinese characters)."""
+
+    type: Literal["fastplate"] = "fastplate"
+    model_path: Path | None = Field(
+        None, description="Model .onnx; default: vn_plate_ocr/vietanhlee_trafic_monitoring_model_ocr.onnx in the model folders."
+    )
+    frame_inset: FrameInset = 0.0
+    providers: str = Field("cpu", description="ONNX Runtime providers: auto, cpu, cuda, openvino, tensorrt.")
+
+
+class FusedReaderConfig(AutoReaderConfig):
+    """``auto`` (PP-OCR, LPRNet on Chinese-looking crops) fused per character with the fast-plate-ocr model on VN plates."""
+
+    type: Literal["fused"] = "fused"  # type: ignore[assignment]
+    fastplate_model_path: Path | None = Field(None, description="fast-plate-ocr .onnx; default: as the fastplate reader.")
+    fastplate_inset: FrameInset = 0.0
+
+
 ReaderConfig = Annotated[
-    AutoReaderConfig | RapidOcrReaderConfig | LprnetReaderConfig | EasyOcrReaderConfig, Field(discriminator="type")
+    AutoReaderConfig | RapidOcrReaderConfig | LprnetReaderConfig | EasyOcrReaderConfig | FastPlateReaderConfig
+    | FusedReaderConfig,
+    Field(discriminator="type"),
 ]
 
 
@@ -105,7 +126,7 @@ class PlatesConfig(Strict):
         description="Seconds of stream time a crossing waits for its vehicle's plate to settle before it is sent "
         "(sent earlier when the track ends).",
     )
-    reader: Annotated[ReaderConfig, Field(description="Plate reader: type auto (default), rapidocr, lprnet or easyocr.")] = Field(
+    reader: Annotated[ReaderConfig, Field(description="Plate reader: type auto (default), rapidocr, lprnet, easyocr, fastplate or fused.")] = Field(
         default_factory=AutoReaderConfig
     )
     detector_model: str = Field("plate-yolov8n", description="Plate detector ONNX: model name or path.")
@@ -146,6 +167,7 @@ class PlatesConfig(Strict):
 
 
 __all__ = [
-    "AutoReaderConfig", "EasyOcrReaderConfig", "FrameInset", "LprnetReaderConfig", "PlatesConfig",
+    "AutoReaderConfig", "EasyOcrReaderConfig", "FastPlateReaderConfig", "FrameInset", "FusedReaderConfig",
+    "LprnetReaderConfig", "PlatesConfig",
     "RapidOcrReaderConfig", "ReaderConfig",
 ]

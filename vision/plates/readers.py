@@ -28,6 +28,7 @@ Example::
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -222,10 +223,14 @@ READERS: dict[str, type[Any]] = {
     "lprnet": LprnetReader,
     "easyocr": EasyOcrReader,
 }
+# readers in other modules, which add themselves to READERS when imported (they build on the ones above)
+LATER_READERS = {"fastplate": "fastplate", "fused": "fastplate"}
 
 
 def build_reader(
     config: AutoReaderConfig | RapidOcrReaderConfig | LprnetReaderConfig | EasyOcrReaderConfig,
 ) -> PlateReader:
     """The reader a config names (``config.type``)."""
+    if config.type not in READERS and config.type in LATER_READERS:
+        importlib.import_module(f"{__package__}.{LATER_READERS[config.type]}")
     return READERS[config.type](config)  # type: ignore[arg-type]

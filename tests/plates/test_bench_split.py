@@ -1,0 +1,61 @@
+"""The plates benchmark's dev/test split: by plate text, stable, audited wrong labels left out."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("plates_bench", ROOT / "benchmarks" / "plates.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop(spec.name, None)
+
+
+def test_split_is_by_plate_text_and_stable(bench) -> None:
+    texts = [f"59L2{n:05d}" for n in range(400)]
+    halves = [bench.plate_split(t) for t in texts]
+    assert set(halves) == {"dev", "test"}
+    assert 150 < halves.count("dev") < 250
+    assert [bench.plate_split(t) for t in texts] == halves  # a hash, not a random draw
+    assert bench.plate_split("59L214999") == bench.plate_split("59L214999")
+
+
+def test_audited_wrong_labels_are_left_out(bench) -> None:
+    wrong = bench.audited_wrong_labels()
+    assert len(wrong) == 60  # 33 label_wrong, 9 + 1 "Đ/D labelled 0", 17 both_wrong of 91 audited misses
+    assert "images/13xemay405.jpg" in wrong       # label_wrong
+    assert "images/1xemay617.jpg" not in wrong    # reader_wrong: the label is right
+
+
+@pytest.mark.parametrize(
+    ("label", "fits"),
+    [("59L214999", True), ("51F06532", True), ("29MD105200", True), ("6117", False), ("47C1", False),
+     ("5YL229477", False), ("皖A0K782", True), ("SOB422155", False)],
+)
+def test_label_fits_format(bench, label: str, fits: bool) -> None:
+    assert bench.label_fits_format(label) is fits
+
+
+def test_load_sets_split(bench, plates_dir: Path) -> None:
+    if not (plates_dir / "vn_plate_crops_label_plate_number" / "gt_text.csv").is_file():
+        pytest.skip("asset missing: vn_plate_crops_label_plate_number/gt_text.csv")
+    every = bench.load_sets(plates_dir, 0, 0, "all")
+    dev, test = bench.load_sets(plates_dir, 0, 0, "dev"), bench.load_sets(plates_dir, 0, 0, "test")
+    wrong = {plates_dir / "vn_plate_crops_label_plate_number" / w for w in bench.audited_wrong_labels()}
+    for name in bench.VN_SETS:
+        dev_texts, test_texts = {s.text for s in dev[name]}, {s.text for s in test[name]}
+        assert not dev_texts & test_texts, name  # no plate on both sides
+        kept = {s.image for s in dev[name]} | {s.image for s in test[name]}
+        assert kept == {s.image for s in every[name]} - wrong, name
+    assert dev["cn_crops (blue, 94x24)"] == every["cn_crops (blue, 94x24)"]  # the split is for VN plates only
