@@ -28,7 +28,8 @@ from gatewatch.config import load_config
 from gatewatch.events import PlateRead
 from gatewatch.sinks import MemorySink
 from gatewatch.vision.pipeline import GatePipeline
-from gatewatch.vision.sources import open_source
+from gatewatch.vision.sources import Frame, open_source
+from gatewatch.vision.stages import PlateUpdate
 from tests.conftest import asset
 
 ROOT = Path(__file__).parents[2]
@@ -43,10 +44,15 @@ class StandInPlates:
     def __init__(self) -> None:
         self._seen: dict[int, int] = {}
 
-    def update(self, frame_bgr: Any, frame_index: int, tracks: sv.Detections) -> None:
+    def update(self, frame: Frame, tracks: sv.Detections) -> list[PlateUpdate]:
+        updates = []
         for i, tid in enumerate(tracks.tracker_id):
             if tracks.xyxy[i][3] - tracks.xyxy[i][1] >= 20:
+                before = self.plate_for(int(tid))
                 self._seen[int(tid)] = self._seen.get(int(tid), 0) + 1
+                if (plate := self.plate_for(int(tid))) != before:
+                    updates.append(PlateUpdate(int(tid), plate))
+        return updates
 
     def plate_for(self, track_id: int) -> PlateRead | None:
         seen = self._seen.get(int(track_id), 0)
@@ -55,9 +61,13 @@ class StandInPlates:
         return PlateRead(text=f"51F{track_id:05d}", text_raw=f"51F-{track_id:05d}", country="VN",
                          confidence=0.9 if seen < 8 else 0.95, reads=1 if seen < 8 else 2)
 
-    def forget(self, track_ids: Any) -> None:
+    def forget(self, frame: Frame, track_ids: list[int]) -> list[PlateUpdate]:
         for tid in track_ids:
             self._seen.pop(int(tid), None)
+        return []
+
+    def finish(self, frame: Frame | None) -> list[PlateUpdate]:
+        return []
 
     def stats(self) -> dict[str, int]:
         return {"tracks": len(self._seen)}
@@ -95,7 +105,7 @@ def _run(sample: str, tmp: Path, *, plates: bool, flags: dict[str, Any] | None) 
     from gatewatch.vision.runner import build_detector, build_flag_stages
 
     stand_in = StandInPlates() if plates else None
-    stages = build_flag_stages(config, source.fps, source.size, plate_for=stand_in.plate_for if stand_in else None)
+    stages = build_flag_stages(config, source.fps, source.size, reads_plates=stand_in is not None)
     sink = MemorySink()
     pipeline = GatePipeline(config, build_detector(config), sink, fps=source.fps, plates=stand_in,
                             flag_stages=stages, plate_wait_s=1.0)
