@@ -52,7 +52,8 @@ class PlateStage(Stage[PlateUpdate], Protocol):
     def stats(self) -> dict[str, int]: ...
 
 
-TrackStage = Stage[FlagChange]  # a flag stage: held vehicles, hold list, empty trucks
+class TrackStage(Stage[FlagChange], Protocol):
+    """A flag stage: held vehicles, hold list, empty trucks (see ``gatewatch.vision.flags``)."""
 
 
 @dataclass

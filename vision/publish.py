@@ -7,10 +7,11 @@ crops, flag snapshots and crops; see ``gatewatch.vision.evidence``). With a plat
 crossing waits up to ``plate_wait_s`` of stream time, or until its track is out of view, for
 the vehicle's plate, and goes out with the plate it has then.
 
-``Publisher`` hands the built events, in order, to the sink. Policy for a sink that fails:
-with several sinks (``FanoutSink``) a failing sink is logged and counted and every other sink
-still gets the event, and the run goes on; a single sink's exception is not caught and ends the
-run (as any bug would). ``Publisher(sinks)`` with a list applies the first policy.
+``Publisher`` hands the built events, in order, to the sink, once per frame. Policy for a sink
+that fails: the publisher's sink decides, explicitly. ``Publisher([a, b])`` (and ``gatewatch run``,
+which publishes through a ``FanoutSink``) logs and counts a failing sink, every other sink still
+gets the event and the run goes on (``FanoutSink(on_failure="continue")``); a single sink given
+alone is not guarded: its exception ends the run, as any bug would.
 """
 
 from __future__ import annotations
@@ -147,10 +148,14 @@ class EventBuilder:
 
 
 class Publisher:
-    """Hands events to the sink, in the order they were built (see the module docstring for failures)."""
+    """Hands events to the sink in the order they were built (failures: see the module docstring).
+
+    Args:
+        sink: one sink, or several (fanned out with ``on_failure="continue"``).
+    """
 
     def __init__(self, sink: EventSink | Sequence[EventSink]) -> None:
-        self.sink: EventSink = FanoutSink(list(sink)) if isinstance(sink, Sequence) else sink
+        self.sink: EventSink = FanoutSink(list(sink), on_failure="continue") if isinstance(sink, Sequence) else sink
         self.published = 0
 
     def publish(self, events: Iterable[Event]) -> None:
@@ -160,4 +165,3 @@ class Publisher:
 
     def close(self) -> None:
         self.sink.close()
-

@@ -28,21 +28,21 @@ from gatewatch.events import FlagKind, FlagPhase, PlateRead
 from gatewatch.vision.sources import Frame
 
 Box = tuple[float, float, float, float]
-R_co = TypeVar("R_co", covariant=True)
+R = TypeVar("R")
 
 
-class Stage(Protocol[R_co]):
+class Stage(Protocol[R]):
     """A pipeline stage after tracking: per frame, per ended track, at the end of the stream."""
 
-    def update(self, frame: Frame, tracks: sv.Detections) -> list[R_co]:
+    def update(self, frame: Frame, tracks: sv.Detections) -> list[R]:
         """This frame's tracks in; what happened on this frame out."""
         ...
 
-    def forget(self, frame: Frame, track_ids: list[int]) -> list[R_co]:
+    def forget(self, frame: Frame, track_ids: list[int]) -> list[R]:
         """Tracks the tracker let go on ``frame``: drop their state; report what ends with them."""
         ...
 
-    def finish(self, frame: Frame | None) -> list[R_co]:
+    def finish(self, frame: Frame | None) -> list[R]:
         """End of the stream (``frame``: the last one): report what is still open."""
         ...
 
@@ -145,7 +145,8 @@ class FlagChange:
 
 def track_plates(tracks: sv.Detections) -> np.ndarray | None:
     """The ``plate`` column of ``tracks`` (``PlateRead | None`` per track), or ``None`` without a plate stage."""
-    return tracks.data.get("plate")
+    plates = tracks.data.get("plate")
+    return plates if isinstance(plates, np.ndarray) else None
 
 
 class PlateBook:
@@ -166,8 +167,8 @@ class PlateBook:
 
     def annotate(self, tracks: sv.Detections) -> None:
         """Set the ``plate`` column of ``tracks`` for the stages after the plate stage."""
-        ids = tracks.tracker_id if tracks.tracker_id is not None else []
-        column = np.empty(len(ids), dtype=object)
+        ids: Iterable[int] = tracks.tracker_id if tracks.tracker_id is not None else []
+        column = np.empty(len(tracks), dtype=object)
         for k, track_id in enumerate(ids):  # one by one: a PlateRead is iterable, numpy would unpack it
             column[k] = self._plates.get(int(track_id))
         tracks.data["plate"] = column
