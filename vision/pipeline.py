@@ -199,7 +199,11 @@ class GatePipeline:
 
     def finish(self, last: Frame | None) -> list[CrossingEvent | FlagEvent]:
         """End of stream: crossings still waiting for a plate go out, open flags end, every track ends."""
-        out: list[CrossingEvent | FlagEvent] = list(self.builder.crossings(None, [])) if self.plates else []
+        for line in self.lines:  # a crossing goes out when it happens: lines have nothing left to say
+            line.finish(last)
+        if self.plates is not None and self.plate_book is not None:
+            self.plate_book.apply(self.plates.finish(last))
+        out: list[CrossingEvent | FlagEvent] = list(self.builder.crossings(None, []))
         for stage in self.flag_stages:
             out.extend(self.builder.flags(stage.finish(last)))
         if last is not None:  # every track ends with the stream; their state goes with them
