@@ -403,8 +403,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         check_lanes(config, source)
         detector = build_detector(config)
         plate = build_plate_stage(config)
-        flag_stages = build_flag_stages(config, source.fps, source.size,
-                                        plate_for=plate[0].plate_for if plate else None)
+        flag_stages = build_flag_stages(config, source.fps, source.size, reads_plates=plate is not None)
         sinks = build_sinks(config)
         outbox = next(s for s in sinks if hasattr(s, "wait_idle"))
         counting = CountingSink(FanoutSink(sinks))

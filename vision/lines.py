@@ -9,7 +9,8 @@ reversal and not counted again.
 Example::
 
     >>> line = GateLine(LaneConfig(id="import-1", line=((0, 100), (200, 100)), entry_heading="down"))
-    >>> entry, exit_ = line.trigger(tracks)       # boolean masks over ``tracks``
+    >>> line.update(frame, tracks)                # [Crossing(track_id=7, lane='import-1', direction='entry', ...)]
+    >>> entry, exit_ = line.trigger(tracks)       # the same as boolean masks over ``tracks``
     >>> line.counts
     {('entry', 'truck'): 1}
 """
@@ -22,6 +23,8 @@ import numpy as np
 import supervision as sv
 
 from gatewatch.config import HEADING_VECTORS, LaneConfig
+from gatewatch.vision.sources import Frame
+from gatewatch.vision.stages import Crossing
 
 _ANCHORS = {
     "center": [sv.Position.CENTER],
@@ -31,7 +34,7 @@ _ANCHORS = {
 
 
 class GateLine:
-    """One lane's counting line.
+    """One lane's counting line: a stage (``update`` / ``forget`` / ``finish``) returning ``Crossing``.
 
     ``trigger(tracks)`` returns ``(entry_mask, exit_mask)``: boolean arrays over ``tracks``
     marking the tracks counted on this frame. ``counts`` maps ``(direction, class)`` to
@@ -89,13 +92,35 @@ class GateLine:
             (entry if direction == "entry" else exit_)[i] = True
         return entry, exit_
 
-    def forget(self, track_ids: list[int]) -> None:
+    def update(self, frame: Frame, tracks: sv.Detections) -> list[Crossing]:
+        """The crossings of this lane counted on ``frame``, in the order of ``tracks``."""
+        entry, exit_ = self.trigger(tracks)
+        names = tracks.data.get("class_name")
+        return [
+            Crossing(
+                frame=frame,
+                track_id=int(tracks.tracker_id[i]),
+                lane=self.id,
+                direction="entry" if entry[i] else "exit",
+                box=tuple(float(v) for v in tracks.xyxy[i]),  # type: ignore[arg-type]
+                vehicle_class=str(names[i]) if names is not None else str(tracks.class_id[i]),
+                confidence=float(tracks.confidence[i]) if tracks.confidence is not None else 1.0,
+            )
+            for i in np.flatnonzero(entry | exit_)
+        ]
+
+    def forget(self, frame: Frame, track_ids: list[int]) -> list[Crossing]:
         """Drop what this line keeps about tracks that ended (side history, counted-once mark)."""
         for track_id in track_ids:
             self._counted.pop(track_id, None)
             self.zone.crossing_state_history.pop(track_id, None)
             self.zone._confirmed_crossing_side.pop(track_id, None)
             self.zone._tracker_frames_absent.pop(track_id, None)
+        return []
+
+    def finish(self, frame: Frame | None) -> list[Crossing]:
+        """End of the stream: a crossing is reported when it happens, nothing is left open."""
+        return []
 
     @property
     def entry_count(self) -> int:

@@ -1,18 +1,22 @@
-"""The edge pipeline: frames -> detections -> tracks -> gate-line crossings (and flags).
+"""The edge pipeline: frames -> detections -> tracks -> what the stages decide -> events -> sinks.
 
-``GatePipeline.process(frame)`` runs one frame through every stage and returns what
-happened; ``run(source)`` drives a whole source with a progress line and returns a
-``RunSummary``. Stages after tracking share one currency, ``supervision.Detections``
-with ``tracker_id`` set. Optional stages plug in by interface:
+``GatePipeline.process(frame)`` runs one frame: detect, track, run the stages, hand what they
+decided to the event builder, hand the events to the publisher; ``run(source)`` drives a whole
+source with a progress line and returns a ``RunSummary``.
 
-- a plate stage (``update(image, index, tracks)``, ``plate_for(track_id)``, ``forget(ids)``, ``stats()``):
-  crossings then wait up to ``plate_wait_s`` (or until the track is gone) for a settled plate;
-- flag stages (``TrackStage``): ``update(frame, tracks) -> list[FlagEvent]``,
-  ``forget(frame, track_ids) -> list[FlagEvent]`` and ``finish(frame) -> list[FlagEvent]``
-  at the end of the stream.
+The stages after tracking share one lifecycle (``gatewatch.vision.stages.Stage``: ``update``,
+``forget``, ``finish``) and one currency in, ``supervision.Detections`` with ``tracker_id``; each
+returns small values (no names, no files):
 
-When the tracker lets a track go, every stage that keeps state per track (lines, plates,
-flags) forgets it in the same frame, so memory follows what is in view, not the run's length.
+- gate lines (``GateLine``) -> ``Crossing``;
+- the optional plate stage -> ``PlateUpdate``; the latest plate of each track is set on the
+  tracks' ``plate`` column for the stages after it, and a crossing waits up to ``plate_wait_s``
+  (or until its track is out of view) for its plate;
+- flag stages (held vehicles, hold list, empty trucks) -> ``FlagChange``.
+
+``EventBuilder`` (``gatewatch.vision.publish``) makes the events and writes evidence files;
+``Publisher`` feeds the sink. When the tracker lets a track go, every stage forgets it in the
+same frame, so memory follows what is in view, not the run's length.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,68 +34,37 @@ import numpy as np
 import supervision as sv
 
 from gatewatch.config import CameraConfig
-from gatewatch.events import CrossingEvent, FlagEvent, PlateRead
+from gatewatch.events import CrossingEvent, FlagEvent
 from gatewatch.sinks import EventSink
 from gatewatch.vision.detector import Detector
-from gatewatch.vision.ids import crossing_id
 from gatewatch.vision.lines import GateLine
+from gatewatch.vision.publish import EventBuilder, Publisher
 from gatewatch.vision.sources import Frame, FrameSource, Prefetcher
+from gatewatch.vision.stages import FlagChange, PlateBook, PlateUpdate, Stage
 from gatewatch.vision.tracking import VehicleTracker
 
 log = logging.getLogger(__name__)
 
 
-
-def _write_jpeg(path: Path, image: np.ndarray, params: list[int]) -> bool:
-    """Write a JPEG whole or not at all (a full disk leaves no truncated crop behind); False on failure."""
-    ok, data = cv2.imencode(".jpg", image, params)
-    try:
-        if not ok:
-            raise OSError("JPEG encoding failed")
-        path.write_bytes(data.tobytes())
-        return True
-    except OSError as exc:
-        path.unlink(missing_ok=True)
-        log.warning("could not write crop %s: %s; the crossing is reported without it", path, exc)
-        return False
-
-class PlateStage(Protocol):
-    """Reads plates of tracked vehicles (see ``gatewatch.vision.plates``)."""
-
-    def update(self, frame_bgr: np.ndarray, frame_index: int, tracks: sv.Detections) -> None: ...
-
-    def plate_for(self, track_id: int) -> PlateRead | None: ...
-
-    def forget(self, track_ids: Iterable[int]) -> None: ...
+class PlateStage(Stage[PlateUpdate], Protocol):
+    """Reads plates of tracked vehicles (see ``gatewatch.vision.plates``); ``stats()`` for the summary."""
 
     def stats(self) -> dict[str, int]: ...
 
 
-class TrackStage(Protocol):
-    """Watches tracks and raises flags (held vehicles, hold list, empty trucks)."""
-
-    def update(self, frame: Frame, tracks: sv.Detections) -> list[FlagEvent]: ...
-
-    def forget(self, frame: Frame, track_ids: list[int]) -> list[FlagEvent]: ...
-
-    def finish(self, frame: Frame | None) -> list[FlagEvent]: ...
+class TrackStage(Stage[FlagChange], Protocol):
+    """A flag stage: held vehicles, hold list, empty trucks (see ``gatewatch.vision.flags``)."""
 
 
 @dataclass
 class FrameResult:
-    """What one frame produced."""
+    """What one frame produced (the events already handed to the publisher)."""
 
     frame: Frame
     tracks: sv.Detections
     crossings: list[CrossingEvent]
     flags: list[FlagEvent]
     latency_ms: float
-
-
-@dataclass
-class _PendingCrossing:
-    event: CrossingEvent
-    due_ts: float
 
 
 @dataclass
@@ -163,12 +136,12 @@ class RunSummary:
 
 
 class GatePipeline:
-    """Detect, track and count one camera's frames.
+    """Detect, track, decide and publish for one camera's frames.
 
     Args:
-        config: the camera config (gate, camera, lanes, output).
+        config: the camera config (gate, camera, lanes, output, flags' evidence folder).
         detector: anything with ``predict(frame) -> sv.Detections``.
-        sink: where events go.
+        sink: where events go (a ``FanoutSink`` for several; see ``Publisher`` for failures).
         fps: the source's frame rate (sizes the tracker's memory).
         plates: optional plate stage; flag_stages: optional flag stages.
         plate_wait_s: how long a crossing waits for its vehicle's plate to settle.
@@ -192,106 +165,50 @@ class GatePipeline:
         self.plates = plates
         self.flag_stages = list(flag_stages)
         self.plate_wait_s = plate_wait_s
-        self._pending: list[_PendingCrossing] = []
-        self.crops_dir = Path(config.output.crops_dir) if config.output.crops_dir else None
-        if self.crops_dir:
-            self.crops_dir.mkdir(parents=True, exist_ok=True)
-        self._jpeg = [int(cv2.IMWRITE_JPEG_QUALITY), config.output.jpeg_quality]
+        self.plate_book = PlateBook() if plates is not None else None
+        self.builder = EventBuilder.for_camera(config, self.plate_book, plate_wait_s)
+        self.publisher = Publisher(sink)
 
     def process(self, frame: Frame) -> FrameResult:
-        """Run one frame through detection, tracking, lines and the optional stages."""
+        """Run one frame through detection, tracking and the stages; publish its events."""
         start = time.perf_counter()
         detections = self.detector.predict(frame.image)
         tracks = self.tracker.update(detections, frame.ts)
-        if self.plates is not None:
-            self.plates.update(frame.image, frame.index, tracks)
-        crossings: list[CrossingEvent] = []
-        for line in self.lines:
-            entry, exit_ = line.trigger(tracks)
-            for i in np.flatnonzero(entry | exit_):
-                crossings.append(self._crossing(frame, tracks, int(i), line.id, "entry" if entry[i] else "exit"))
-        flags: list[FlagEvent] = []
-        for stage in self.flag_stages:
-            flags.extend(stage.update(frame, tracks))
-        for event in flags:
-            self.sink.emit(event)
-        emitted = self._emit_crossings(crossings, frame, tracks)  # ended tracks' crossings go out here
-        for event in self._forget(frame, self.tracker.ended):
-            self.sink.emit(event)
-            flags.append(event)
-        return FrameResult(frame, tracks, emitted, flags, (time.perf_counter() - start) * 1000)
+        if self.plates is not None and self.plate_book is not None:
+            self.plate_book.apply(self.plates.update(frame, tracks))
+            self.plate_book.annotate(tracks)
+        crossings = [c for line in self.lines for c in line.update(frame, tracks)]
+        changes = [c for stage in self.flag_stages for c in stage.update(frame, tracks)]
+        update_flags = self.builder.flags(changes)
+        in_view = set(tracks.tracker_id.tolist()) if tracks.tracker_id is not None else set()
+        released = self.builder.crossings(frame, crossings, in_view)  # ended tracks' crossings go out here
+        ended_flags = self.builder.flags(self._forget(frame, self.tracker.ended))
+        self.publisher.publish([*update_flags, *released, *ended_flags])
+        return FrameResult(frame, tracks, released, update_flags + ended_flags, (time.perf_counter() - start) * 1000)
 
-    def _forget(self, frame: Frame, ended: list[int]) -> list[FlagEvent]:
+    def _forget(self, frame: Frame, ended: list[int]) -> list[FlagChange]:
         """Every stage drops the state of tracks that ended; flags they held may end now."""
         if not ended:
             return []
         for line in self.lines:
-            line.forget(ended)
-        if self.plates is not None:
-            self.plates.forget(ended)
-        flags: list[FlagEvent] = []
-        for stage in self.flag_stages:
-            flags.extend(stage.forget(frame, ended))
-        return flags
-
-    def _crossing(self, frame: Frame, tracks: sv.Detections, i: int, lane: str, direction: str) -> CrossingEvent:
-        # Same file, frame, track and line: same id on every run (a replay is idempotent at the API).
-        event_id = crossing_id(self.config.gate, self.config.camera, frame.key, int(tracks.tracker_id[i]), lane, direction)
-        box = tuple(float(v) for v in tracks.xyxy[i])
-        crop_path = None
-        if self.crops_dir is not None:
-            x1, y1, x2, y2 = (int(round(v)) for v in box)
-            crop = frame.image[max(y1, 0) : y2, max(x1, 0) : x2]
-            if crop.size:
-                path = self.crops_dir / f"{event_id}.jpg"
-                crop_path = str(path) if _write_jpeg(path, crop, self._jpeg) else None
-        names = tracks.data.get("class_name")
-        return CrossingEvent(
-            event_id=event_id,
-            gate=self.config.gate,
-            camera=self.config.camera,
-            lane=lane,
-            direction=direction,
-            vehicle_class=str(names[i]) if names is not None else str(tracks.class_id[i]),
-            track_id=int(tracks.tracker_id[i]),
-            confidence=float(tracks.confidence[i]) if tracks.confidence is not None else 1.0,
-            frame_time=frame.time,
-            stream_ts=frame.ts,
-            frame_index=frame.index,
-            box=box,  # type: ignore[arg-type]
-            crop_path=crop_path,
-        )
-
-    def _emit_crossings(self, new: list[CrossingEvent], frame: Frame | None, tracks: sv.Detections | None) -> list[CrossingEvent]:
-        """Emit crossings now, or (with a plate stage) once their plate settled or the wait ran out."""
-        if self.plates is None:
-            for event in new:
-                self.sink.emit(event)
-            return new
-        now = frame.ts if frame is not None else float("inf")
-        self._pending.extend(_PendingCrossing(e, e.stream_ts + self.plate_wait_s) for e in new)
-        alive = set(tracks.tracker_id.tolist()) if tracks is not None and tracks.tracker_id is not None else set()
-        ready = [p for p in self._pending if p.due_ts <= now or p.event.track_id not in alive]
-        self._pending = [p for p in self._pending if p not in ready]
-        emitted = []
-        for p in ready:
-            plate = self.plates.plate_for(p.event.track_id)
-            event = p.event.model_copy(update={"plate": plate}) if plate is not None else p.event
-            self.sink.emit(event)
-            emitted.append(event)
-        return emitted
+            line.forget(frame, ended)
+        if self.plates is not None and self.plate_book is not None:
+            self.plate_book.apply(self.plates.forget(frame, ended))
+            self.plate_book.forget(ended)
+        return [c for stage in self.flag_stages for c in stage.forget(frame, ended)]
 
     def finish(self, last: Frame | None) -> list[CrossingEvent | FlagEvent]:
-        """End of stream: emit crossings still waiting for a plate and end open flags."""
-        out: list[CrossingEvent | FlagEvent] = list(self._emit_crossings([], None, None)) if self.plates else []
+        """End of stream: crossings still waiting for a plate go out, open flags end, every track ends."""
+        for line in self.lines:  # a crossing goes out when it happens: lines have nothing left to say
+            line.finish(last)
+        if self.plates is not None and self.plate_book is not None:
+            self.plate_book.apply(self.plates.finish(last))
+        out: list[CrossingEvent | FlagEvent] = list(self.builder.crossings(None, []))
         for stage in self.flag_stages:
-            for event in stage.finish(last):
-                self.sink.emit(event)
-                out.append(event)
+            out.extend(self.builder.flags(stage.finish(last)))
         if last is not None:  # every track ends with the stream; their state goes with them
-            for event in self._forget(last, self.tracker.end_all()):
-                self.sink.emit(event)
-                out.append(event)
+            out.extend(self.builder.flags(self._forget(last, self.tracker.end_all())))
+        self.publisher.publish(out)
         return out
 
     def run(

@@ -81,7 +81,7 @@ def build_plate_stage(config: CameraConfig) -> tuple[PlateStage, float] | None:
 
 
 def build_flag_stages(
-    config: CameraConfig, fps: float, frame_size: tuple[int, int], plate_for: Any = None
+    config: CameraConfig, fps: float, frame_size: tuple[int, int], reads_plates: bool = False
 ) -> list[Any]:
     """Flag stages (held vehicles, hold list, empty trucks) when ``flags:`` is configured."""
     if config.flags is None:
@@ -90,7 +90,7 @@ def build_flag_stages(
         from gatewatch.vision.flags import build_flag_stages as build
     except ImportError as exc:
         raise ConfigError(f"flags configured but unavailable ({exc})") from exc
-    return list(build(config, fps=fps, frame_size=frame_size, plate_for=plate_for))
+    return list(build(config, fps=fps, frame_size=frame_size, reads_plates=reads_plates))
 
 
 @contextmanager
@@ -116,7 +116,7 @@ def run_camera(config: CameraConfig, max_frames: int | None = None, progress_eve
         check_lanes(config, source)
         detector = build_detector(config)
         plate = build_plate_stage(config)
-        flag_stages = build_flag_stages(config, source.fps, source.size, plate_for=plate[0].plate_for if plate else None)
+        flag_stages = build_flag_stages(config, source.fps, source.size, reads_plates=plate is not None)
         sink = FanoutSink(build_sinks(config))
         pipeline = GatePipeline(
             config, detector, sink, fps=source.fps,

@@ -14,12 +14,13 @@ import sys
 import time
 from collections import deque
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from gatewatch.events import CrossingEvent, FlagEvent
 
 Event = CrossingEvent | FlagEvent
 log = logging.getLogger(__name__)
+SinkFailurePolicy = Literal["continue", "raise"]  # what FanoutSink does when one of its sinks raises
 
 
 @runtime_checkable
@@ -117,26 +118,35 @@ class MemorySink:
 
 
 class FanoutSink:
-    """Sends each event to several sinks in order.
+    """Sends each event to several sinks in order, with an explicit policy for a sink that fails.
 
-    Policy for a failing sink: an exception from one sink is logged (ERROR, with the event id)
-    and counted in ``failures`` (by sink class), and the event still goes to every other sink;
-    the run goes on. ``close`` closes every sink even when one fails to close.
+    ``on_failure="continue"`` (the default; what ``gatewatch run`` uses): an exception from one sink
+    is logged (ERROR, with the event id) and counted in ``failures`` (by sink class), the event
+    still goes to every other sink, and the run goes on. ``on_failure="raise"``: the event still
+    goes to every other sink, then the first failure is raised (for tools and tests that must stop
+    on a broken sink). ``close`` closes every sink even when one fails to close.
     """
 
-    def __init__(self, sinks: list[EventSink]) -> None:
+    def __init__(self, sinks: list[EventSink], on_failure: SinkFailurePolicy = "continue") -> None:
+        if on_failure not in ("continue", "raise"):
+            raise ValueError(f"on_failure must be 'continue' or 'raise', not {on_failure!r}")
         self.sinks = sinks
+        self.on_failure = on_failure
         self.failures: dict[str, int] = {}
 
     def emit(self, event: Event) -> None:
+        first: Exception | None = None
         for sink in self.sinks:
             try:
                 sink.emit(event)
-            except Exception:
+            except Exception as exc:
                 name = type(sink).__name__
                 self.failures[name] = self.failures.get(name, 0) + 1
                 log.exception("sink %s failed on event %s (%d failures so far); the other sinks still get it",
                               name, event.event_id, self.failures[name])
+                first = first or exc
+        if first is not None and self.on_failure == "raise":
+            raise first
 
     def close(self) -> None:
         for sink in self.sinks:

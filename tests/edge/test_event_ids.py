@@ -19,7 +19,7 @@ from gatewatch.vision.flags import Hold, HoldList, HoldListStage
 from gatewatch.vision.pipeline import GatePipeline
 from gatewatch.vision.sources import Frame, open_source
 from tests.conftest import asset
-from tests.flags.flagtools import T0, make_tracks
+from tests.flags.flagtools import T0, WithEvents, make_tracks
 
 ROOT = Path(__file__).parents[2]
 FRAMES = 150
@@ -101,14 +101,14 @@ def test_another_file_or_camera_gives_disjoint_ids(highway_runs, run):
 def hold_list_events(source_id: str | None, camera: str = "cam-1", start_minutes: int = 0) -> list[FlagEvent]:
     """A listed plate's vehicle in view for 40 s, then gone: start, one update, end."""
     plates = {5: PlateRead(text="51F12345", text_raw="51F-123.45", confidence=0.9)}
-    stage = HoldListStage(HoldList([Hold(plate="51F12345", reason="fees")]), plates.get, "huu-nghi", camera,
-                          grace_s=2.0, update_interval_s=30.0)
+    stage = WithEvents(HoldListStage(HoldList([Hold(plate="51F12345", reason="fees")]), grace_s=2.0,
+                                     update_interval_s=30.0), "huu-nghi", camera)
     events: list[FlagEvent] = []
     image = np.zeros((360, 640, 3), dtype=np.uint8)
     start = T0 + timedelta(minutes=start_minutes)
     for index in range(0, 500):
         ts = index / 10
-        tracks: sv.Detections = make_tracks([(5, (100, 100, 300, 250), "truck")] if ts < 40 else [])
+        tracks: sv.Detections = make_tracks([(5, (100, 100, 300, 250), "truck")] if ts < 40 else [], plates)
         frame = Frame(image, index, ts, start + timedelta(seconds=ts), source_id)
         events.extend(stage.update(frame, tracks))
     events.extend(stage.finish(None))

@@ -8,6 +8,7 @@ pass, no stage holds more than what is in view; when the stream ends, nothing is
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 
 import cv2
@@ -78,6 +79,27 @@ def plate_detector() -> PlateDetector:
         pytest.skip(f"plate detector unavailable: {exc}")
 
 
+class EveryPlateShown:
+    """A flag stage that sees a plate on every vehicle (``plate_of``), whatever the plate stage read."""
+
+    def __init__(self, stage: HoldListStage, plate_of) -> None:
+        self.stage, self.plate_of = stage, plate_of
+
+    def update(self, frame: Frame, tracks: sv.Detections):
+        shown = dataclasses.replace(tracks, data=dict(tracks.data))
+        column = np.empty(len(shown), dtype=object)
+        for k, tid in enumerate(shown.tracker_id):
+            column[k] = self.plate_of(int(tid))
+        shown.data["plate"] = column
+        return self.stage.update(frame, shown)
+
+    def forget(self, frame: Frame, track_ids: list[int]):
+        return self.stage.forget(frame, track_ids)
+
+    def finish(self, frame: Frame | None):
+        return self.stage.finish(frame)
+
+
 def state_sizes(pipeline: GatePipeline, plates: PlateStage, held: HeldStage, holds: HoldListStage,
                 trucks: EmptyTruckStage) -> dict[str, int]:
     """Entries of every per-track store, read where each stage keeps them."""
@@ -90,6 +112,12 @@ def state_sizes(pipeline: GatePipeline, plates: PlateStage, held: HeldStage, hol
         "hold list": len(holds._checked),
         "empty truck": len(trucks._trucks),
     }
+
+
+def builder_sizes(pipeline: GatePipeline) -> dict[str, int]:
+    """What the event builder keeps between frames."""
+    return {"plate book": len(pipeline.plate_book or ()), "waiting crossings": pipeline.builder.pending,
+            "open flag evidence": len(pipeline.builder._evidence_paths)}
 
 
 @pytest.mark.slow
@@ -107,22 +135,21 @@ def test_two_thousand_vehicles_leave_no_per_track_state(scene, plate_detector):
     })
     plates = PlateStage(PlatesConfig(min_vehicle_height_px=80, max_detections_per_track=1, max_reads_per_track=1,
                                      settle_reads=1), detector=plate_detector)
-    held, trucks = build_flag_stages(config, FPS, (320, 240), plate_for=plates.plate_for)
+    held, trucks = build_flag_stages(config, FPS, (320, 240), reads_plates=True)
     assert isinstance(held, HeldStage) and isinstance(trucks, EmptyTruckStage)
 
     # The hold list looks up each vehicle's plate; vehicle 1,000's is listed.
     def plate_of(track_id: int) -> PlateRead:
         return PlateRead(text=f"51F{track_id:05d}", text_raw=f"51F-{track_id:05d}", confidence=0.9)
 
-    holds = HoldListStage(HoldList([Hold(plate="51F01000", reason="fees")]), plate_of, "huu-nghi", "cam-1",
-                          grace_s=1.0)
+    holds = HoldListStage(HoldList([Hold(plate="51F01000", reason="fees")]), grace_s=1.0)
 
     frames: list[tuple[int, int]] = [(v, s) for v in range(VEHICLES) for s in range(FRAMES_PER_VEHICLE)]
     warmup = 12  # empty road first: the empty-truck stage learns the scene
     boxes = [detections_for(None)] * warmup + [detections_for(vehicle_box(v, s)) for v, s in frames]
     sink = MemorySink()
     pipeline = GatePipeline(config, ReplayedBoxes(boxes), sink, fps=FPS, plates=plates,
-                            flag_stages=[held, holds, trucks], plate_wait_s=0.5)
+                            flag_stages=[held, EveryPlateShown(holds, plate_of), trucks], plate_wait_s=0.5)
     peak: dict[str, int] = {}
     last: Frame | None = None
     for index in range(len(boxes)):
@@ -134,6 +161,7 @@ def test_two_thousand_vehicles_leave_no_per_track_state(scene, plate_detector):
         pipeline.process(last)
         sizes = state_sizes(pipeline, plates, held, holds, trucks) | {"tracker": pipeline.tracker.live,
                                                                       "verdicts": len(trucks.verdicts)}
+        sizes |= builder_sizes(pipeline)
         for name, size in sizes.items():
             peak[name] = max(peak.get(name, 0), size)
     pipeline.finish(last)
@@ -143,12 +171,16 @@ def test_two_thousand_vehicles_leave_no_per_track_state(scene, plate_detector):
     # While 2,000 vehicles passed, state never held more than the vehicles in view (and the
     # ones the tracker still waits for): at most two at a time.
     # The empty-truck verdicts are a record, not per-track state: the latest 1,000 are kept.
+    builder_peak = {name: peak.pop(name) for name in builder_sizes(pipeline)}
     assert peak == {"tracker": 2, "line counted": 1, "line sides": 2, "plates": 1, "held": 4,
                     "hold list": 2, "empty truck": 2, "verdicts": 1000}
+    # the event builder's state (plates of live tracks, crossings waiting, evidence of open flags) too
+    assert max(builder_peak.values()) <= 2, builder_peak
     # ... and when the stream ends nothing is left behind.
     assert state_sizes(pipeline, plates, held, holds, trucks) == {
         "line counted": 0, "line sides": 0, "plates": 0, "held": 0, "hold list": 0, "empty truck": 0}
     assert pipeline.tracker.live == 0
+    assert builder_sizes(pipeline) == {"plate book": 0, "waiting crossings": 0, "open flag evidence": 0}
     assert plates.detections_total == VEHICLES // TALL_EVERY  # the real plate detector ran on each tall one
     # More trucks were judged than the verdict record keeps: it holds the latest 1,000.
     assert trucks.trucks_checked > 1000 and len(trucks.verdicts) == 1000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from flagtools import make_frame, make_tracks
+from flagtools import WithEvents, make_frame, make_tracks
 
 from gatewatch.events import FlagPhase
 from gatewatch.vision.flags import DwellZone, HeldConfig, HeldStage, ZoneConfig
@@ -78,7 +78,7 @@ CASES = [
 @pytest.mark.parametrize(("name", "seconds", "starts", "ends", "start_ts"), CASES, ids=[c[0] for c in CASES])
 def test_dwell_table(name: str, seconds: float, starts: int, ends: int, start_ts: list[float]) -> None:
     rng = np.random.default_rng(0)
-    stage = HeldStage(held_config(), "g", "c", FPS, update_interval_s=2.0)
+    stage = WithEvents(HeldStage(held_config(), FPS, update_interval_s=2.0))
     events = []
     frame = None
     for i in range(int(seconds * FPS)):
@@ -103,7 +103,7 @@ def test_dwell_table(name: str, seconds: float, starts: int, ends: int, start_ts
 
 
 def test_leave_end_is_dated_when_last_seen() -> None:
-    stage = HeldStage(held_config(), "g", "c", FPS)
+    stage = WithEvents(HeldStage(held_config(), FPS))
     rng = np.random.default_rng(1)
     events = []
     for i in range(int(12 * FPS)):
@@ -150,7 +150,7 @@ def test_appearance_keeps_a_missed_vehicle(car_stays_in_image: bool, expect_end:
     rng = np.random.default_rng(2)
     car_image = _textured(rng, True)
     empty_image = _textured(rng, False)
-    stage = HeldStage(held_config(appearance_hold=True), "g", "c", FPS)
+    stage = WithEvents(HeldStage(held_config(appearance_hold=True), FPS))
     events = []
     for i in range(int(15 * FPS)):
         t = i / FPS
@@ -169,10 +169,10 @@ def test_plate_blocks_reassociation_of_another_vehicle() -> None:
 
     plates = {1: PlateRead(text="51F12345", text_raw="51F-123.45", confidence=0.9),
               2: PlateRead(text="29C67890", text_raw="29C-678.90", confidence=0.9)}
-    stage = HeldStage(held_config(), "g", "c", FPS, plate_for=plates.get)
+    stage = WithEvents(HeldStage(held_config(), FPS))
     events = []
     for i in range(int(10 * FPS)):
         frame = make_frame(i, FPS)
-        events += stage.update(frame, make_tracks([(1 if frame.ts < 5 else 2, PARK, "car")]))
+        events += stage.update(frame, make_tracks([(1 if frame.ts < 5 else 2, PARK, "car")], plates=plates))
     starts = [e for e in events if e.phase == FlagPhase.START]
     assert [e.plate.text for e in starts] == ["51F12345", "29C67890"]  # type: ignore[union-attr]

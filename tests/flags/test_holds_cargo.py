@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
-from flagtools import make_frame, make_tracks
+from flagtools import WithEvents, make_frame, make_tracks
 
 from gatewatch.events import FlagPhase, PlateRead
 from gatewatch.vision.flags import (
@@ -78,13 +78,13 @@ def test_hold_files(tmp_path, suffix: str) -> None:
 def test_hold_list_stage_flags_once_follows_plate_and_ends() -> None:
     plates = {3: PlateRead(text="51F1234S", text_raw="51F-1234S", confidence=0.8),
               4: PlateRead(text="51F12345", text_raw="51F-123.45", confidence=0.9)}
-    stage = HoldListStage(HoldList([Hold(plate="51F12345", reason="fees")]), plates.get, "g", "c", grace_s=1.0)
+    stage = WithEvents(HoldListStage(HoldList([Hold(plate="51F12345", reason="fees")]), grace_s=1.0))
     events = []
     for i in range(60):
         frame = make_frame(i, 10.0)
         rows = [(3, (10.0, 10.0, 90.0, 60.0), "truck")] if i < 20 else ([(4, (12.0, 10.0, 92.0, 60.0), "truck")] if i < 30 else [])
         rows.append((9, (300.0, 10.0, 380.0, 60.0), "car"))  # no plate: never flagged
-        events += stage.update(frame, make_tracks(rows))
+        events += stage.update(frame, make_tracks(rows, plates=plates))
     starts = [e for e in events if e.phase == FlagPhase.START]
     ends = [e for e in events if e.phase == FlagPhase.END]
     assert len(starts) == 1 and starts[0].stream_ts == 0.0 and starts[0].flag_kind == "hold_list"
@@ -141,7 +141,7 @@ def test_empty_truck_stage_on_synthetic_scene(kind: str, flagged: bool) -> None:
     mask = silhouette(kind)
     cfg = EmptyTruckConfig.model_validate({"travel_axis": "x", "cab_fraction": 0.25, "min_checks": 3,
                                            "check_interval_s": 0.1, "background": {"warmup_s": 1.0, "work_width": 320}})
-    stage = EmptyTruckStage(cfg, "g", "c", 10.0, (320, 240))
+    stage = WithEvents(EmptyTruckStage(cfg, 10.0, (320, 240)))
     events = []
     for i in range(40):
         image = road.copy()

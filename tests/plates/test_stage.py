@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import cv2
@@ -13,6 +14,10 @@ from gatewatch.errors import ModelError
 from gatewatch.events import PlateRead
 from gatewatch.models.onnx import OnnxModel
 from gatewatch.vision.plates import PlateDetector, PlatesConfig, PlateStage, plate_model_path
+from gatewatch.vision.sources import Frame
+from gatewatch.vision.stages import PlateUpdate
+
+T0 = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
 
 BR = "openalpr_benchmarks_endtoend/br"
 
@@ -79,13 +84,21 @@ def stage(detector: PlateDetector) -> PlateStage:
     return PlateStage(PlatesConfig(max_reads_per_track=3, settle_reads=2, min_frame_gap=1), detector=detector)
 
 
+def _frame(image: np.ndarray, index: int) -> Frame:
+    return Frame(image, index, index / 25.0, T0 + timedelta(seconds=index / 25.0))
+
+
 def test_stage_reads_few_frames_and_votes(stage: PlateStage, plates_dir: Path) -> None:
     frame, car = _scene(plates_dir)
+    updates: list[PlateUpdate] = []
     for index in range(20):
         shift = np.array([index, 0, index, 0], np.float32)
         moved = np.roll(frame, index, axis=1)
-        stage.update(moved, index, _tracks(car + shift))
+        updates += stage.update(_frame(moved, index), _tracks(car + shift))
     plate = stage.plate_for(7)
+    # the stage reported each change of the plate, the last one being the voted plate
+    assert updates and updates[-1] == PlateUpdate(7, plate)
+    assert all(u.track_id == 7 for u in updates) and len(updates) <= 3
     assert isinstance(plate, PlateRead)
     assert (plate.text, plate.country) == ("51F44614", "VN")
     assert 2 <= plate.reads <= 3            # settled after a few reads, not one per frame
@@ -94,21 +107,21 @@ def test_stage_reads_few_frames_and_votes(stage: PlateStage, plates_dir: Path) -
     assert stats["read"] == stage.reads_total and stats["fitting no format"] <= stats["read"]
     assert stats["vehicle crops searched"] >= stats["plates found"] >= stats["read"] + stats["too small"]
     assert stage.crop_for(7) is not None
-    stage.forget([7])
+    assert stage.forget(_frame(frame, 20), [7]) == []
     assert stage.plate_for(7) is None and stage.tracks == 0
 
 
 def test_stage_ignores_other_classes_and_small_boxes(stage: PlateStage, plates_dir: Path) -> None:
     frame, car = _scene(plates_dir)
     before = stage.detections_total
-    stage.update(frame, 0, _tracks(car, 8, "person"))
-    stage.update(frame, 0, _tracks(np.array([0, 0, 20, 20], np.float32), 9))
-    stage.update(frame, 0, sv.Detections.empty())
+    assert stage.update(_frame(frame, 0), _tracks(car, 8, "person")) == []
+    assert stage.update(_frame(frame, 0), _tracks(np.array([0, 0, 20, 20], np.float32), 9)) == []
+    assert stage.update(_frame(frame, 0), sv.Detections.empty()) == []
     assert stage.detections_total == before
     assert stage.plate_for(8) is None and stage.plate_for(9) is None
 
 
 def test_stage_disabled_builds_nothing() -> None:
     stage = PlateStage(PlatesConfig(enabled=False))
-    stage.update(np.zeros((10, 10, 3), np.uint8), 0, _tracks(np.array([0, 0, 5, 5], np.float32)))
+    assert stage.update(_frame(np.zeros((10, 10, 3), np.uint8), 0), _tracks(np.array([0, 0, 5, 5], np.float32))) == []
     assert stage.plate_for(7) is None

@@ -1,19 +1,19 @@
 """Flags for the operator: held vehicles, plates on the hold list, empty trucks.
 
 ``build_flag_stages(config, fps, frame_size)`` turns a camera's ``flags:`` section into
-pipeline stages (``TrackStage``: ``update(frame, tracks)`` / ``finish(frame)`` returning
-``FlagEvent`` lists). See ``README.md`` beside this file for the fields and the limits.
+pipeline stages (``gatewatch.vision.stages.Stage``: ``update(frame, tracks)``, ``forget(frame, ids)``
+and ``finish(frame)`` returning ``FlagChange`` lists; the event builder makes the events and
+writes the evidence ``flag_evidence(config)`` names). See ``README.md`` beside this file for the
+fields and the limits.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatewatch.errors import ConfigError
-from gatewatch.events import PlateRead
 from gatewatch.strict import validate_section
 from gatewatch.vision.flags.config import (
     EmptyTruckConfig,
@@ -55,18 +55,17 @@ def build_flag_stages(
     config: CameraConfig,
     fps: float,
     frame_size: tuple[int, int],
-    plate_for: Callable[[int], PlateRead | None] | None = None,
+    reads_plates: bool = False,
 ) -> list[Any]:
     """The flag stages a camera's ``flags:`` section asks for.
 
     Args:
         config: the camera config (``config.flags`` was validated with it).
         fps: the source's frame rate; frame_size: ``(width, height)``.
-        plate_for: optional plate lookup; the hold-list stage needs it, the held stage uses it
-            to attach plates and re-associate.
+        reads_plates: the camera has a plate stage (its plates come with the tracks); the
+            hold-list stage needs it, the held stage uses plates to re-associate.
     """
     from gatewatch.vision.flags.cargo import EmptyTruckStage
-    from gatewatch.vision.flags.common import EvidenceWriter
     from gatewatch.vision.flags.held import HeldStage
     from gatewatch.vision.flags.holds import HoldListSource, HoldListStage
 
@@ -77,29 +76,33 @@ def build_flag_stages(
             outside = [(x, y) for x, y in zone.polygon if not (0 <= x <= width and 0 <= y <= height)]
             if outside:
                 raise ConfigError(f"flags.held.zones.{zone.id}.polygon: {outside[0]} is outside the {width}x{height} frame")
-    evidence_dir = flags.evidence_dir
-    if evidence_dir:
-        evidence_dir = str(Path(evidence_dir) / config.camera)
-    evidence = EvidenceWriter(evidence_dir, flags.jpeg_quality)
     stages: list[Any] = []
     if flags.held:
-        stages.append(HeldStage(flags.held, config.gate, config.camera, fps, evidence, flags.update_interval_s, plate_for))
+        stages.append(HeldStage(flags.held, fps, flags.update_interval_s))
     if flags.hold_list:
-        if plate_for is None:
-            log.warning("flags.hold_list is configured but no plate lookup was given: hold-list flags are off")
+        if not reads_plates:
+            log.warning("flags.hold_list is configured but the camera reads no plates: hold-list flags are off")
         else:
             source = HoldListSource(flags.hold_list)
             log.info("hold list: %d plates from %s", len(source.holds), source.loaded_from)
-            stages.append(HoldListStage(lambda: source.holds, plate_for, config.gate, config.camera,
-                                        flags.hold_list.grace_s, flags.update_interval_s))
+            stages.append(HoldListStage(lambda: source.holds, flags.hold_list.grace_s, flags.update_interval_s))
     if flags.empty_truck:
-        stages.append(EmptyTruckStage(flags.empty_truck, config.gate, config.camera, fps, frame_size, evidence,
-                                      flags.update_interval_s))
+        stages.append(EmptyTruckStage(flags.empty_truck, fps, frame_size, flags.update_interval_s))
     return stages
+
+
+def flag_evidence(config: CameraConfig) -> Any:
+    """The ``EvidenceWriter`` for a camera's flags: ``<flags.evidence_dir>/<camera>``, or off."""
+    from gatewatch.vision.evidence import EvidenceWriter
+
+    flags = parse_flags_config(config.flags)
+    folder = str(Path(flags.evidence_dir) / config.camera) if flags.evidence_dir else None
+    return EvidenceWriter(folder, flags.jpeg_quality)
 
 
 __all__ = [
     "CargoClassifier", "DwellZone", "EmptyTruckConfig", "EmptyTruckStage", "EvidenceWriter", "FlagsConfig",
     "HeldConfig", "HeldStage", "Hold", "HoldList", "HoldListConfig", "HoldListSource", "HoldListStage",
-    "SceneBackground", "ZoneConfig", "build_flag_stages", "cargo_fill", "match_plate", "parse_flags_config",
+    "SceneBackground", "ZoneConfig", "build_flag_stages", "cargo_fill", "flag_evidence", "match_plate",
+    "parse_flags_config",
 ]

@@ -30,8 +30,8 @@ import cv2
 import numpy as np
 import supervision as sv
 
-from gatewatch.events import FlagEvent, FlagKind, FlagPhase
-from gatewatch.vision.flags.common import Box, EvidenceWriter, OpenFlag, clip_box
+from gatewatch.events import FlagKind, FlagPhase
+from gatewatch.vision.flags.common import Box, EvidenceShot, FlagChange, OpenFlag, clip_box
 from gatewatch.vision.flags.config import BackgroundConfig, ClassifierConfig, EmptyTruckConfig
 from gatewatch.vision.sources import Frame
 
@@ -204,21 +204,18 @@ class _Truck:
 
 
 class EmptyTruckStage:
-    """Track stage raising ``empty_truck`` flags (geometry, or the classifier when configured).
+    """Flag stage raising ``empty_truck`` flags (geometry, or the classifier when configured); returns ``FlagChange``.
 
     Read-only figures for benchmarks: ``trucks_checked``, ``trucks_flagged`` (totals) and
     ``verdicts`` (one dict per judged truck, the latest ``keep_verdicts`` only, so a camera
     running for months holds a bounded list).
     """
 
-    def __init__(self, config: EmptyTruckConfig, gate: str, camera: str, fps: float, frame_size: tuple[int, int],
-                 evidence: EvidenceWriter | None = None, update_interval_s: float = 30.0,
-                 keep_verdicts: int = 1000) -> None:
+    def __init__(self, config: EmptyTruckConfig, fps: float, frame_size: tuple[int, int],
+                 update_interval_s: float = 30.0, keep_verdicts: int = 1000) -> None:
         self.config = config
-        self.gate, self.camera = gate, camera
         self.fps = fps if fps > 0 else 10.0
         self.frame_size = frame_size
-        self.evidence = evidence or EvidenceWriter(None)
         self.update_interval_s = update_interval_s
         self.background = SceneBackground(config.background, frame_size, self.fps)
         self.classifier = CargoClassifier(config.classifier) if config.classifier else None
@@ -234,9 +231,9 @@ class EmptyTruckStage:
         """Tracks with state held."""
         return len(self._trucks)
 
-    def forget(self, frame: Frame, track_ids: list[int]) -> list[FlagEvent]:
+    def forget(self, frame: Frame, track_ids: list[int]) -> list[FlagChange]:
         """Tracks that ended: their state goes, and an open flag ends when its truck was last seen."""
-        events: list[FlagEvent] = []
+        events: list[FlagChange] = []
         for tid in track_ids:
             truck = self._trucks.pop(int(tid), None)
             if truck is not None and truck.flag is not None:
@@ -269,12 +266,12 @@ class EmptyTruckStage:
         width, height = self.frame_size
         return bool(w >= min_w and h >= min_h and box[0] >= m and box[1] >= m and box[2] <= width - m and box[3] <= height - m)
 
-    def update(self, frame: Frame, tracks: sv.Detections) -> list[FlagEvent]:
+    def update(self, frame: Frame, tracks: sv.Detections) -> list[FlagChange]:
         cfg = self.config
         self._last_frame = frame
         boxes = tracks.xyxy if len(tracks) else np.zeros((0, 4))
         self.background.update(frame.image, boxes)
-        events: list[FlagEvent] = []
+        events: list[FlagChange] = []
         names = tracks.data.get("class_name")
         ids = tracks.tracker_id if tracks.tracker_id is not None else []
         for i, tid in enumerate(ids):
@@ -324,7 +321,7 @@ class EmptyTruckStage:
         fill, _ = cargo_fill(mask, self.config.travel_axis, cab_at_start, self.config.cab_fraction, self.config.cargo_band)
         return fill
 
-    def _decide(self, truck: _Truck, tid: int, frame: Frame) -> list[FlagEvent]:
+    def _decide(self, truck: _Truck, tid: int, frame: Frame) -> list[FlagChange]:
         cfg = self.config
         truck.decided = True
         value = float(np.median(truck.scores)) if self.classifier is None else float(np.mean(truck.scores))
@@ -338,10 +335,9 @@ class EmptyTruckStage:
                               "box": [round(float(v), 1) for v in truck.box]})
         if not truck.empty:
             return []
-        truck.flag = OpenFlag.raise_on(FlagKind.EMPTY_TRUCK, frame, self.gate, self.camera, str(tid))
-        truck.flag.snapshot_path, truck.flag.crop_path = self.evidence.save(
-            frame.image, tuple(truck.box), truck.flag.flag_id, f"empty? {value:.2f}")  # type: ignore[arg-type]
-        return [self._event(truck, tid, FlagPhase.START, frame, frame.ts)]
+        truck.flag = OpenFlag.raise_on(FlagKind.EMPTY_TRUCK, frame, str(tid))
+        evidence = EvidenceShot(tuple(truck.box), f"empty? {value:.2f}")  # type: ignore[arg-type]
+        return [self._event(truck, tid, FlagPhase.START, frame, frame.ts, evidence=evidence)]
 
     def _details(self, truck: _Truck, reason: str = "") -> dict[str, Any]:
         cfg = self.config
@@ -355,14 +351,15 @@ class EmptyTruckStage:
             d["reason"] = reason
         return d
 
-    def _event(self, truck: _Truck, tid: int, phase: FlagPhase, frame: Frame, ts: float, reason: str = "") -> FlagEvent:
+    def _event(self, truck: _Truck, tid: int, phase: FlagPhase, frame: Frame, ts: float, reason: str = "",
+               evidence: EvidenceShot | None = None) -> FlagChange:
         assert truck.flag is not None
-        return truck.flag.event(phase, frame, ts, self.gate, self.camera, track_id=tid, vehicle_class=truck.vehicle_class,
-                                box=tuple(truck.box), details=self._details(truck, reason))  # type: ignore[arg-type]
+        return truck.flag.change(phase, frame, ts, track_id=tid, vehicle_class=truck.vehicle_class,
+                                 box=tuple(truck.box), details=self._details(truck, reason), evidence=evidence)  # type: ignore[arg-type]
 
-    def finish(self, frame: Frame | None) -> list[FlagEvent]:
+    def finish(self, frame: Frame | None) -> list[FlagChange]:
         frame = frame or self._last_frame
-        out: list[FlagEvent] = []
+        out: list[FlagChange] = []
         if frame is not None:
             out = [self._event(t, tid, FlagPhase.END, frame, t.last_seen_ts, "stream_end")
                    for tid, t in self._trucks.items() if t.flag is not None]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -28,10 +27,11 @@ import cv2
 import numpy as np
 import supervision as sv
 
-from gatewatch.events import FlagEvent, FlagKind, FlagPhase, PlateRead
+from gatewatch.events import FlagKind, FlagPhase, PlateRead
 from gatewatch.vision.flags.common import (
     Box,
-    EvidenceWriter,
+    EvidenceShot,
+    FlagChange,
     OpenFlag,
     box_center,
     box_diag,
@@ -41,8 +41,8 @@ from gatewatch.vision.flags.common import (
 from gatewatch.vision.flags.config import HeldConfig, ZoneConfig
 from gatewatch.vision.flags.holds import plates_similar
 from gatewatch.vision.sources import Frame
+from gatewatch.vision.stages import track_plates
 
-PlateLookup = Callable[[int], "PlateRead | None"]
 PATCH_SIZE = (32, 24)  # (w, h) of the appearance patch
 REFRESH_NCC = 0.85  # a new view replaces the reference only when this close to it
 
@@ -154,13 +154,17 @@ class DwellZone:
         ts: float,
         tracks: sv.Detections,
         gray: np.ndarray | None = None,
-        plate_for: PlateLookup | None = None,
     ) -> list[StayChange]:
-        """Feed one frame (stream time ``ts``, grey image for the appearance check); return flag changes."""
+        """Feed one frame (stream time ``ts``, grey image for the appearance check); return flag changes.
+
+        A ``plate`` column on ``tracks`` (set by the plate stage) names the vehicles: a stay keeps
+        its plate, and a still vehicle with another plate does not take over its place.
+        """
         cfg = self.config
         inside = self.contains(tracks)
         ids = tracks.tracker_id if tracks.tracker_id is not None else np.zeros(0, dtype=int)
         names = tracks.data.get("class_name")
+        plates = track_plates(tracks)
         rows: dict[int, int] = {}
         for i in np.flatnonzero(inside):
             tid = int(ids[i])
@@ -184,7 +188,7 @@ class DwellZone:
             if self._matches(stay, box) and self._still_since(tid, ts) is not None:
                 matched.add(k)
                 bound.add(tid)
-                self._observe(stay, ts, box, tid, names, rows[tid], gray, plate_for)
+                self._observe(stay, ts, box, tid, names, rows[tid], gray, plates)
             else:
                 stay.current_track = None  # it moves off, or the id switched to a passer-by
         # 2. still, unbound tracks re-associate with a stay, or start one
@@ -195,7 +199,7 @@ class DwellZone:
             if since is None:
                 continue
             box = tracks.xyxy[i]
-            plate = plate_for(tid) if plate_for is not None else None
+            plate = plates[i] if plates is not None else None
             best, best_iou = None, 0.0
             for k, stay in enumerate(self.stays):
                 iou = box_iou(stay.box, box)
@@ -209,13 +213,13 @@ class DwellZone:
                     continue  # another vehicle took the place: the old stay will lapse
                 matched.add(best)
                 bound.add(tid)
-                self._observe(stay, ts, box, tid, names, i, gray, plate_for)
+                self._observe(stay, ts, box, tid, names, i, gray, plates)
                 continue
             stay = Stay(box=box.astype(np.float64).copy(), first_ts=since, last_seen_ts=ts, last_present_ts=ts)
             self.stays.append(stay)
             matched.add(len(self.stays) - 1)
             bound.add(tid)
-            self._observe(stay, ts, box, tid, names, i, gray, plate_for)
+            self._observe(stay, ts, box, tid, names, i, gray, plates)
         # 3. stays nobody saw: still there (appearance), or gone?
         for k, stay in enumerate(self.stays):
             if k in matched:
@@ -244,7 +248,7 @@ class DwellZone:
                 stay.current_track = None
 
     def _observe(self, stay: Stay, ts: float, box: np.ndarray, tid: int, names: np.ndarray | None, i: int,
-                 gray: np.ndarray | None, plate_for: PlateLookup | None) -> None:
+                 gray: np.ndarray | None, plates: np.ndarray | None) -> None:
         stay.box = 0.8 * stay.box + 0.2 * box  # smooth detector jitter
         stay.last_seen_ts = stay.last_present_ts = ts
         stay.presence = "detected"
@@ -253,7 +257,7 @@ class DwellZone:
             stay.track_ids.append(tid)
         if names is not None:
             stay.classes[str(names[i])] += 1
-        if plate_for is not None and (plate := plate_for(tid)) is not None:
+        if plates is not None and (plate := plates[i]) is not None:
             stay.plate = plate
         patch = appearance_patch(gray, stay.box) if gray is not None else None
         # refresh the reference only from a view that still looks like it: a passer-by
@@ -291,42 +295,31 @@ class DwellZone:
 
 
 class HeldStage:
-    """Track stage raising ``held`` flags for the dwell zones of one camera.
+    """Flag stage raising ``held`` flags for the dwell zones of one camera (returns ``FlagChange``).
 
     Args:
-        config: the ``held`` section; gate, camera: names carried by the events.
+        config: the ``held`` section.
         fps: the stream's rate (sizes the history deques).
-        evidence: where snapshots and crops go; update_interval_s: seconds between updates.
-        plate_for: optional ``plate_for(track_id) -> PlateRead | None`` (plate stage lookup).
+        update_interval_s: seconds between updates of an open flag.
+
+    Plates come with the tracks (their ``plate`` column) when the camera reads plates.
     """
 
-    def __init__(
-        self,
-        config: HeldConfig,
-        gate: str,
-        camera: str,
-        fps: float,
-        evidence: EvidenceWriter | None = None,
-        update_interval_s: float = 30.0,
-        plate_for: PlateLookup | None = None,
-    ) -> None:
+    def __init__(self, config: HeldConfig, fps: float, update_interval_s: float = 30.0) -> None:
         self.config = config
-        self.gate, self.camera = gate, camera
         self.zones = [DwellZone(z, config, fps, update_interval_s) for z in config.zones]
-        self.evidence = evidence or EvidenceWriter(None)
-        self.plate_for = plate_for
         self._last_frame: Frame | None = None
 
-    def update(self, frame: Frame, tracks: sv.Detections) -> list[FlagEvent]:
+    def update(self, frame: Frame, tracks: sv.Detections) -> list[FlagChange]:
         gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY) if self.config.appearance_hold else None
         self._last_frame = frame
-        events: list[FlagEvent] = []
+        changes: list[FlagChange] = []
         for zone in self.zones:
-            for change in zone.update(frame.ts, tracks, gray, self.plate_for):
-                events.append(self._event(zone, change, frame))
-        return events
+            for change in zone.update(frame.ts, tracks, gray):
+                changes.append(self._change(zone, change, frame))
+        return changes
 
-    def forget(self, frame: Frame, track_ids: list[int]) -> list[FlagEvent]:
+    def forget(self, frame: Frame, track_ids: list[int]) -> list[FlagChange]:
         """Tracks that ended: their histories go; a held flag follows its place, so none ends here."""
         for zone in self.zones:
             zone.forget(track_ids)
@@ -337,24 +330,23 @@ class HeldStage:
         """Tracks with position history held, over all zones."""
         return sum(len(zone._history) + len(zone._last_seen) for zone in self.zones)
 
-    def finish(self, frame: Frame | None) -> list[FlagEvent]:
+    def finish(self, frame: Frame | None) -> list[FlagChange]:
         frame = frame or self._last_frame
-        events: list[FlagEvent] = []
+        changes: list[FlagChange] = []
         for zone in self.zones:
             for change in zone.close():
                 if frame is not None:
-                    events.append(self._event(zone, change, frame))
-        return events
+                    changes.append(self._change(zone, change, frame))
+        return changes
 
-    def _event(self, zone: DwellZone, change: StayChange, frame: Frame) -> FlagEvent:
+    def _change(self, zone: DwellZone, change: StayChange, frame: Frame) -> FlagChange:
         stay = change.stay
+        evidence = None
         if change.phase == FlagPhase.START:
             track = stay.current_track if stay.current_track is not None else (stay.track_ids or [None])[0]
-            stay.flag = OpenFlag.raise_on(FlagKind.HELD, frame, self.gate, self.camera, f"{zone.zone.id}/{track}",
-                                          started_ts=stay.first_ts)
+            stay.flag = OpenFlag.raise_on(FlagKind.HELD, frame, f"{zone.zone.id}/{track}", started_ts=stay.first_ts)
             label = f"held {stay.vehicle_class or ''} {stay.dwell_s():.0f}s".strip()
-            box = tuple(float(v) for v in stay.box)
-            stay.flag.snapshot_path, stay.flag.crop_path = self.evidence.save(frame.image, box, stay.flag.flag_id, label)  # type: ignore[arg-type]
+            evidence = EvidenceShot(tuple(float(v) for v in stay.box), label)  # type: ignore[arg-type]
         assert stay.flag is not None
         details: dict[str, object] = {
             "threshold_s": zone.threshold_s,
@@ -364,8 +356,8 @@ class HeldStage:
         }
         if change.reason:
             details["reason"] = change.reason
-        return stay.flag.event(
-            change.phase, frame, change.ts, self.gate, self.camera, zone=zone.zone.id,
+        return stay.flag.change(
+            change.phase, frame, change.ts, zone=zone.zone.id,
             track_id=stay.current_track if stay.current_track is not None else (stay.track_ids[-1] if stay.track_ids else None),
-            vehicle_class=stay.vehicle_class, box=tuple(float(v) for v in stay.box), plate=stay.plate, details=details,  # type: ignore[arg-type]
+            vehicle_class=stay.vehicle_class, box=stay.box, plate=stay.plate, details=details, evidence=evidence,
         )

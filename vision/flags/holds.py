@@ -39,10 +39,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from gatewatch.errors import ConfigError
-from gatewatch.events import FlagEvent, FlagKind, FlagPhase, PlateRead
-from gatewatch.vision.flags.common import OpenFlag
+from gatewatch.events import FlagKind, FlagPhase, PlateRead
+from gatewatch.vision.flags.common import FlagChange, OpenFlag
 from gatewatch.vision.flags.config import HoldListConfig
 from gatewatch.vision.sources import Frame
+from gatewatch.vision.stages import track_plates
 
 log = logging.getLogger(__name__)
 MatchKind = Literal["exact", "confusable", "missing_char"]
@@ -239,32 +240,32 @@ class _Watched:
 
 
 class HoldListStage:
-    """Track stage: checks each track's plate once it appears and raises ``hold_list`` at once.
+    """Flag stage: checks each track's plate once it appears and raises ``hold_list`` at once (``FlagChange``).
 
-    A flag follows its plate, not its track id: the same plate under a new id within
-    ``grace_s`` keeps the flag; the flag ends once the plate's vehicle is out of sight that long.
+    Plates come with the tracks (their ``plate`` column, set from the plate stage); without
+    one the stage never flags. A flag follows its plate, not its track id: the same plate under a
+    new id within ``grace_s`` keeps the flag; the flag ends once the plate's vehicle is out of
+    sight that long.
 
     Args:
         holds: a ``HoldList`` or a callable returning the current one (refreshing source).
-        plate_for: ``plate_for(track_id) -> PlateRead | None``.
     """
 
-    def __init__(self, holds: HoldList | Callable[[], HoldList], plate_for: Callable[[int], PlateRead | None],
-                 gate: str, camera: str, grace_s: float = 5.0, update_interval_s: float = 30.0) -> None:
+    def __init__(self, holds: HoldList | Callable[[], HoldList], grace_s: float = 5.0,
+                 update_interval_s: float = 30.0) -> None:
         self._holds = holds if callable(holds) else (lambda: holds)
-        self.plate_for = plate_for
-        self.gate, self.camera = gate, camera
         self.grace_s, self.update_interval_s = grace_s, update_interval_s
         self._checked: dict[int, str] = {}  # track id -> plate text already checked
         self._open: dict[str, _Watched] = {}  # listed plate -> open flag
         self._last_frame: Frame | None = None
         self.checks = 0
 
-    def update(self, frame: Frame, tracks: sv.Detections) -> list[FlagEvent]:
+    def update(self, frame: Frame, tracks: sv.Detections) -> list[FlagChange]:
         self._last_frame = frame
-        events: list[FlagEvent] = []
+        events: list[FlagChange] = []
         ids = tracks.tracker_id if tracks.tracker_id is not None else []
         names = tracks.data.get("class_name")
+        plates = track_plates(tracks)
         seen: set[str] = set()
         for i, tid in enumerate(ids):
             tid = int(tid)
@@ -273,7 +274,7 @@ class HoldListStage:
                 if watched.track_id == tid:
                     watched.last_seen_ts, watched.box = frame.ts, box  # type: ignore[assignment]
                     seen.add(listed)
-            plate = self.plate_for(tid)
+            plate = plates[i] if plates is not None else None
             if plate is None or self._checked.get(tid) == plate.text:
                 continue
             self._checked[tid] = plate.text
@@ -288,7 +289,7 @@ class HoldListStage:
                 watched.track_id, watched.last_seen_ts, watched.box = tid, frame.ts, box  # type: ignore[assignment]
                 seen.add(listed)
                 continue
-            flag = OpenFlag.raise_on(FlagKind.HOLD_LIST, frame, self.gate, self.camera, f"{listed}/{tid}")
+            flag = OpenFlag.raise_on(FlagKind.HOLD_LIST, frame, f"{listed}/{tid}")
             watched = _Watched(flag, match, plate, tid, cls, box, frame.ts)  # type: ignore[arg-type]
             self._open[listed] = watched
             seen.add(listed)
@@ -301,7 +302,7 @@ class HoldListStage:
                 events.append(self._event(watched, FlagPhase.UPDATE, frame, frame.ts))
         return events
 
-    def forget(self, frame: Frame, track_ids: list[int]) -> list[FlagEvent]:
+    def forget(self, frame: Frame, track_ids: list[int]) -> list[FlagChange]:
         """Tracks that ended: drop their checked plate; an open flag follows its plate and ends by ``grace_s``."""
         for tid in track_ids:
             self._checked.pop(tid, None)
@@ -312,13 +313,13 @@ class HoldListStage:
         """Tracks whose plate was checked and that have not ended."""
         return len(self._checked)
 
-    def finish(self, frame: Frame | None) -> list[FlagEvent]:
+    def finish(self, frame: Frame | None) -> list[FlagChange]:
         frame = frame or self._last_frame
         out = [self._event(w, FlagPhase.END, frame, w.last_seen_ts, "stream_end") for w in self._open.values()] if frame else []
         self._open.clear()
         return out
 
-    def _event(self, w: _Watched, phase: FlagPhase, frame: Frame, ts: float, reason: str = "") -> FlagEvent:
+    def _event(self, w: _Watched, phase: FlagPhase, frame: Frame, ts: float, reason: str = "") -> FlagChange:
         details = w.match.details() | ({"reason_end": reason} if reason else {})
-        return w.flag.event(phase, frame, ts, self.gate, self.camera, track_id=w.track_id,
-                            vehicle_class=w.vehicle_class, box=w.box, plate=w.plate, details=details)
+        return w.flag.change(phase, frame, ts, track_id=w.track_id, vehicle_class=w.vehicle_class, box=w.box,
+                             plate=w.plate, details=details)

@@ -9,11 +9,14 @@ text to a VN/CN format and votes. A vehicle costs a few reads, not one per frame
 Example::
 
     >>> stage = PlateStage(PlatesConfig())
-    >>> for index, frame in enumerate(frames):      # frame: BGR uint8 (H, W, 3)
-    ...     tracks = tracker.update(detector.predict(frame))
-    ...     stage.update(frame, index, tracks)
+    >>> for frame in frames:                        # gatewatch.vision.sources.Frame
+    ...     tracks = tracker.update(detector.predict(frame.image), frame.ts)
+    ...     updates = stage.update(frame, tracks)   # [PlateUpdate(track_id=7, plate=PlateRead(...))] when a plate changed
     >>> stage.plate_for(7)
     PlateRead(text='51F12345', text_raw='51F-123.45', country='VN', confidence=0.93, reads=3, crop_path=None)
+
+As a pipeline stage it reports each change of a track's voted plate (``PlateUpdate``); the
+pipeline hands plates on to the flag stages and to crossings waiting for their plate.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import supervision as sv
 
 from gatewatch.events import PLATE_MAX, PLATE_RAW_MAX, PlateRead, fit_text
 from gatewatch.models.onnx import OnnxModel
+from gatewatch.vision.sources import Frame
+from gatewatch.vision.stages import PlateUpdate
 
 from .config import AutoReaderConfig, EasyOcrReaderConfig, PlatesConfig, RapidOcrReaderConfig
 from .detector import PlateDetector, crop_box, plate_model_path
@@ -60,6 +65,7 @@ class _Track:
     best_crop: np.ndarray | None = None
     crop_path: str | None = None
     settled: bool = False
+    reported: PlateRead | None = None  # the plate the last PlateUpdate gave
 
 
 class PlateStage:
@@ -109,12 +115,14 @@ class PlateStage:
             or frame_index - state.last_try < cfg.min_frame_gap
         )
 
-    def update(self, frame_bgr: np.ndarray, frame_index: int, tracks: sv.Detections) -> None:
-        """Try to improve the plate of each track in ``tracks`` on this frame ``(H, W, 3)``."""
+    def update(self, frame: Frame, tracks: sv.Detections) -> list[PlateUpdate]:
+        """Try to improve the plate of each track in ``tracks`` on ``frame``; the tracks whose plate changed."""
         if not self.config.enabled or self.detector is None or self.reader is None or len(tracks) == 0:
-            return
+            return []
         if tracks.tracker_id is None:
-            return
+            return []
+        frame_bgr, frame_index = frame.image, frame.index
+        updates: list[PlateUpdate] = []
         names = tracks.data.get("class_name")
         wanted = set(self.config.vehicle_classes)
         for i in range(len(tracks)):
@@ -131,6 +139,11 @@ class PlateStage:
                 self._try(state, track_id, frame_bgr, frame_index, xyxy)
             except Exception:  # a bad frame or crop must not stop the stream
                 log.exception("plate read failed for track %d at frame %d", track_id, frame_index)
+            plate = self.plate_for(track_id)
+            if plate != state.reported:
+                state.reported = plate
+                updates.append(PlateUpdate(track_id, plate))
+        return updates
 
     def _try(self, state: _Track, track_id: int, frame: np.ndarray, frame_index: int, xyxy: np.ndarray) -> None:
         cfg = self.config
@@ -188,10 +201,15 @@ class PlateStage:
         state = self._tracks.get(int(track_id))
         return None if state is None else state.best_crop
 
-    def forget(self, track_ids: Iterable[int]) -> None:
-        """Drop the state of tracks that ended (call after their events were emitted)."""
+    def forget(self, frame: Frame | None, track_ids: Iterable[int]) -> list[PlateUpdate]:
+        """Drop the state of tracks that ended (after their crossings went out); nothing to report."""
         for track_id in track_ids:
             self._tracks.pop(int(track_id), None)
+        return []
+
+    def finish(self, frame: Frame | None) -> list[PlateUpdate]:
+        """End of the stream: plates are reported as they change, nothing is left to say."""
+        return []
 
     def stats(self) -> dict[str, int]:
         """Work done so far: vehicle crops searched, plates found, too small to read, reads, rejected reads."""
