@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import (
+from gatewatch.vision.plates.config import (
     AutoReaderConfig,
     EasyOcrReaderConfig,
     LprnetReaderConfig,

@@ -25,12 +25,11 @@ import numpy as np
 from gatewatch.assets import model_dirs
 from gatewatch.errors import ModelError
 from gatewatch.models.onnx import OnnxModel
-
-from .config import AutoReaderConfig, FastPlateReaderConfig, FusedReaderConfig
-from .formats import CN_PROVINCES
-from .fusion import FusionWeights, SlotRead, fuse_vn, slot_read, vn_lines
-from .lines import inset, is_two_line, split_lines
-from .readers import READERS, AutoReader, PlateReading, _reading, fuse_cn
+from gatewatch.vision.plates.config import AutoReaderConfig, FastPlateReaderConfig, FusedReaderConfig
+from gatewatch.vision.plates.formats import CN_PROVINCES
+from gatewatch.vision.plates.fusion import FusionWeights, SlotRead, fuse_vn, slot_read, vn_lines
+from gatewatch.vision.plates.lines import inset, is_two_line, split_lines
+from gatewatch.vision.plates.readers import READERS, AutoReader, PlateReading, _reading, fuse_cn
 
 FASTPLATE_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_"
 FASTPLATE_PAD = "_"

@@ -37,7 +37,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .formats import _VN_LETTERS, _VN_TEMPLATES, CN_PROVINCES, DIGITS, clean, normalise  # one source of truth
+from gatewatch.vision.plates.formats import (  # one source of truth
+    _VN_LETTERS,
+    _VN_TEMPLATES,
+    CN_PROVINCES,
+    DIGITS,
+    clean,
+    normalise,
+)
 
 ALNUM = DIGITS + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 

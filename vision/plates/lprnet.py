@@ -23,8 +23,7 @@ import numpy as np
 from gatewatch.assets import cache_dir, model_dirs
 from gatewatch.errors import ModelError
 from gatewatch.models.onnx import OnnxModel
-
-from .lprnet_spec import (
+from gatewatch.vision.plates.lprnet_spec import (
     LPRNET_BLANK,
     LPRNET_CHARS,
     LPRNET_CHECKPOINT,
@@ -65,7 +64,7 @@ def lprnet_model_path(export_if_missing: bool = False) -> Path:
     except ImportError as exc:
         raise ModelError(f"exporting {LPRNET_ONNX} needs torch (pip install 'gatewatch[export]'), "
                          f"or copy an exported {LPRNET_ONNX} to {target}") from exc
-    from .lprnet_export import export_lprnet
+    from gatewatch.vision.plates.lprnet_export import export_lprnet
 
     return export_lprnet(target, checkpoint).path
 

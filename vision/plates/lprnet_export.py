@@ -25,8 +25,7 @@ import numpy as np
 from gatewatch.errors import ModelError
 from gatewatch.models.build import BuildResult, build_checked
 from gatewatch.models.onnx import OnnxModel
-
-from .lprnet_spec import LPRNET_CLASSES, LPRNET_SIZE, lprnet_checkpoint, preprocess
+from gatewatch.vision.plates.lprnet_spec import LPRNET_CLASSES, LPRNET_SIZE, lprnet_checkpoint, preprocess
 
 log = logging.getLogger(__name__)
 

@@ -27,8 +27,7 @@ from gatewatch.models.cache import cached_build, derived_path, toolchain
 from gatewatch.models.onnx import OnnxModel
 from gatewatch.models.prune import PRUNE_TOLERANCE, OutputPruneBuild
 from gatewatch.models.quantize import RECOGNIZER_INT8_TOLERANCE, RecognizerInt8Build, holds_qdq
-
-from .formats import PLATE_CHARSET
+from gatewatch.vision.plates.formats import PLATE_CHARSET
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ def int8_recipe() -> str:
 
 def _synthetic_batches(count: int, seed: int) -> list[np.ndarray]:
     """One recogniser batch per synthetic plate line (:func:`~.calibration.synthetic_plate_lines`)."""
-    from .calibration import synthetic_plate_lines
+    from gatewatch.vision.plates.calibration import synthetic_plate_lines
 
     return [PpOcrRecognizer.preprocess([line]) for line in synthetic_plate_lines(count, seed)]
 

@@ -38,19 +38,18 @@ import numpy as np
 
 from gatewatch.errors import ModelError
 from gatewatch.models.onnx import OnnxModel
-
-from .config import (  # the reader configs live with the other config models; re-exported here
+from gatewatch.vision.plates.config import (  # the reader configs live with the other config models; re-exported here
     AutoReaderConfig,
     EasyOcrReaderConfig,
     LprnetReaderConfig,
     RapidOcrReaderConfig,
 )
-from .config import ReaderConfig as ReaderConfig
-from .formats import CN_PROVINCES, DIGITS, LETTERS, normalise
-from .fusion import cn_colour_share, fuse_cn
-from .lines import inset, split_lines
-from .lprnet import LprnetRecognizer, lprnet_model_path
-from .ppocr import (
+from gatewatch.vision.plates.config import ReaderConfig as ReaderConfig
+from gatewatch.vision.plates.formats import CN_PROVINCES, DIGITS, LETTERS, normalise
+from gatewatch.vision.plates.fusion import cn_colour_share, fuse_cn
+from gatewatch.vision.plates.lines import inset, split_lines
+from gatewatch.vision.plates.lprnet import LprnetRecognizer, lprnet_model_path
+from gatewatch.vision.plates.ppocr import (
     INT8_CALIBRATION,
     INT8_FORMAT,
     PPOCR_REC_FILE,
@@ -59,7 +58,7 @@ from .ppocr import (
     int8_recipe,
     rapidocr_model_dir,
 )
-from .reading import PlateReader, PlateReading
+from gatewatch.vision.plates.reading import PlateReader, PlateReading
 
 __all__ = [  # the backends here, and the names readers.py has always offered
     "INT8_CALIBRATION", "INT8_FORMAT", "PPOCR_REC_FILE", "READERS", "REC_HEIGHT", "AutoReader", "AutoReaderConfig",

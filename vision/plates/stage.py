@@ -32,14 +32,18 @@ import supervision as sv
 
 from gatewatch.events import PLATE_MAX, PLATE_RAW_MAX, PlateRead, fit_text
 from gatewatch.models.onnx import OnnxModel
+from gatewatch.vision.plates.config import (
+    AutoReaderConfig,
+    EasyOcrReaderConfig,
+    PlatesConfig,
+    RapidOcrReaderConfig,
+)
+from gatewatch.vision.plates.detector import PlateDetector, crop_box, plate_model_path
+from gatewatch.vision.plates.formats import normalise
+from gatewatch.vision.plates.readers import PlateReader, build_reader
+from gatewatch.vision.plates.voting import Candidate, PlateVote
 from gatewatch.vision.sources import Frame
 from gatewatch.vision.stages import PlateUpdate
-
-from .config import AutoReaderConfig, EasyOcrReaderConfig, PlatesConfig, RapidOcrReaderConfig
-from .detector import PlateDetector, crop_box, plate_model_path
-from .formats import normalise
-from .readers import PlateReader, build_reader
-from .voting import Candidate, PlateVote
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .formats import is_valid
+from gatewatch.vision.plates.formats import is_valid
 
 
 @dataclass(frozen=True)

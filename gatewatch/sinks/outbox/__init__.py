@@ -45,13 +45,13 @@ at start), :mod:`.sender` (the delivery thread, retry, set-aside), :mod:`.sink` 
 
 from __future__ import annotations
 
-from .errors import OutboxError
-from .evidence import Event, Image, evidence_paths, sniff_image
-from .schema import FORMAT_NAME, SCHEMA_VERSION
-from .sender import OutboxSender, RetryPolicy
-from .sink import OutboxSink
-from .stats import OutboxStats
-from .store import Outbox, PendingEvent, PendingImage
+from gatewatch.sinks.outbox.errors import OutboxError
+from gatewatch.sinks.outbox.evidence import Event, Image, evidence_paths, sniff_image
+from gatewatch.sinks.outbox.schema import FORMAT_NAME, SCHEMA_VERSION
+from gatewatch.sinks.outbox.sender import OutboxSender, RetryPolicy
+from gatewatch.sinks.outbox.sink import OutboxSink
+from gatewatch.sinks.outbox.stats import OutboxStats
+from gatewatch.sinks.outbox.store import Outbox, PendingEvent, PendingImage
 
 __all__ = [
     "FORMAT_NAME", "SCHEMA_VERSION", "Event", "Image", "Outbox", "OutboxError", "OutboxSender", "OutboxSink",

@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatewatch.events import parse_event
+from gatewatch.sinks.outbox.evidence import _IMAGE_TYPES, evidence_paths, sniff_image
+from gatewatch.sinks.outbox.schema import _TOTALS
 from gatewatch.sinks.salvage import carve_events, read_outbox
 
-from .evidence import _IMAGE_TYPES, evidence_paths, sniff_image
-from .schema import _TOTALS
-
 if TYPE_CHECKING:
-    from .store import Outbox
+    from gatewatch.sinks.outbox.store import Outbox
 
 log = logging.getLogger(__name__)
 

@@ -32,9 +32,8 @@ from gatewatch.sinks.http import (
     EvidenceRejected,
     ServerFault,
 )
-
-from .stats import OutboxStats
-from .store import Outbox, PendingEvent
+from gatewatch.sinks.outbox.stats import OutboxStats
+from gatewatch.sinks.outbox.store import Outbox, PendingEvent
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,11 @@ from pathlib import Path
 
 from gatewatch.sinks.hold import HeldEvents
 from gatewatch.sinks.http import ApiClient
-
-from .errors import OutboxError
-from .evidence import Event
-from .sender import OutboxSender, RetryPolicy
-from .stats import OutboxStats
-from .store import Outbox
+from gatewatch.sinks.outbox.errors import OutboxError
+from gatewatch.sinks.outbox.evidence import Event
+from gatewatch.sinks.outbox.sender import OutboxSender, RetryPolicy
+from gatewatch.sinks.outbox.stats import OutboxStats
+from gatewatch.sinks.outbox.store import Outbox
 
 log = logging.getLogger(__name__)
 

@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from gatewatch.events import parse_event
+from gatewatch.sinks.outbox.errors import OutboxError
+from gatewatch.sinks.outbox.evidence import Event, Image, evidence_paths, sniff_image
+from gatewatch.sinks.outbox.recovery import salvage_into
+from gatewatch.sinks.outbox.schema import _SCHEMA, _TOTALS, FORMAT_NAME, SCHEMA_VERSION
+from gatewatch.sinks.outbox.stats import OutboxStats
 from gatewatch.sinks.salvage import damage_of
-
-from .errors import OutboxError
-from .evidence import Event, Image, evidence_paths, sniff_image
-from .recovery import salvage_into
-from .schema import _SCHEMA, _TOTALS, FORMAT_NAME, SCHEMA_VERSION
-from .stats import OutboxStats
 
 log = logging.getLogger(__name__)
 
