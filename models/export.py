@@ -12,6 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -86,7 +87,8 @@ class CheckpointExport:
             shutil.move(str(yolo.export(**kwargs)), str(out))
 
         onnx_model = OnnxModel(out, providers="cpu", threads=0, warmup=False)
-        torch_model = yolo.model.float().eval()
+        # Ultralytics types ``model`` from its __init__ (None, or the checkpoint's name); once loaded it is the network
+        torch_model = cast(torch.nn.Module, yolo.model).float().eval()
         worst = 0.0
         inputs = _parity_inputs(self.imgsz)
         for batch in inputs:

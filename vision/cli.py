@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gatewatch.config import CameraConfig
 
 EXIT_INPUT_INCOMPLETE = 5  # --strict: the input ended early or had unreadable frames
 
@@ -34,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.set_defaults(handler=_check)
 
 
-def _load_with_overrides(args: argparse.Namespace):
+def _load_with_overrides(args: argparse.Namespace) -> CameraConfig:
     from gatewatch.config import load_config
 
     config = load_config(args.config)

@@ -56,8 +56,8 @@ def decode_yolo(
     classes = best[keep] if class_ids is None else class_ids[best[keep]]
     xywh = boxes_cxcywh.copy()
     xywh[:, :2] -= xywh[:, 2:] / 2
-    idx = cv2.dnn.NMSBoxesBatched(xywh.tolist(), scores.tolist(), classes.tolist(), confidence, iou, top_k=max_detections)
-    idx = np.asarray(idx, dtype=int).reshape(-1)
+    kept = cv2.dnn.NMSBoxesBatched(xywh.tolist(), scores.tolist(), classes.tolist(), confidence, iou, top_k=max_detections)
+    idx = np.asarray(kept, dtype=int).reshape(-1)
     xyxy = xywh[idx].copy()
     xyxy[:, 2:] += xyxy[:, :2]
     return xyxy.astype(np.float32), scores[idx].astype(np.float32), classes[idx].astype(int)

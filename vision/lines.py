@@ -18,19 +18,28 @@ Example::
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
+from typing import Any
 
 import numpy as np
 import supervision as sv
 
 from gatewatch.config import HEADING_VECTORS, LaneConfig
 from gatewatch.vision.sources import Frame
-from gatewatch.vision.stages import Crossing
+from gatewatch.vision.stages import Crossing, as_box, track_ids
 
 _ANCHORS = {
     "center": [sv.Position.CENTER],
     "bottom_center": [sv.Position.BOTTOM_CENTER],
     "corners": [sv.Position.TOP_LEFT, sv.Position.TOP_RIGHT, sv.Position.BOTTOM_LEFT, sv.Position.BOTTOM_RIGHT],
 }
+
+
+def _class_of(tracks: sv.Detections, names: np.ndarray | list[Any] | None, i: int | np.integer[Any]) -> str:
+    """Row ``i``'s vehicle class: its ``class_name``, else its class id (the detector sets both)."""
+    if names is not None:
+        return str(names[i])
+    assert tracks.class_id is not None, "tracks carry neither class_name nor class_id"
+    return str(tracks.class_id[i])
 
 
 class GateLine:
@@ -75,9 +84,10 @@ class GateLine:
         crossed_in, crossed_out = self.zone.trigger(tracks)
         crossed_entry, crossed_exit = (crossed_in, crossed_out) if self.entry_is_in else (crossed_out, crossed_in)
         names = tracks.data.get("class_name")
+        ids = track_ids(tracks)  # LineZone counts only rows with a track id
         for i in np.flatnonzero(crossed_entry | crossed_exit):
-            track_id = int(tracks.tracker_id[i])
-            cls = str(names[i]) if names is not None else str(tracks.class_id[i])
+            track_id = int(ids[i])
+            cls = _class_of(tracks, names, i)
             if self.classes is not None and cls not in self.classes:
                 continue
             direction = "entry" if crossed_entry[i] else "exit"
@@ -96,14 +106,15 @@ class GateLine:
         """The crossings of this lane counted on ``frame``, in the order of ``tracks``."""
         entry, exit_ = self.trigger(tracks)
         names = tracks.data.get("class_name")
+        ids = track_ids(tracks)
         return [
             Crossing(
                 frame=frame,
-                track_id=int(tracks.tracker_id[i]),
+                track_id=int(ids[i]),
                 lane=self.id,
                 direction="entry" if entry[i] else "exit",
-                box=tuple(float(v) for v in tracks.xyxy[i]),  # type: ignore[arg-type]
-                vehicle_class=str(names[i]) if names is not None else str(tracks.class_id[i]),
+                box=as_box(tracks.xyxy[i]),
+                vehicle_class=_class_of(tracks, names, i),
                 confidence=float(tracks.confidence[i]) if tracks.confidence is not None else 1.0,
             )
             for i in np.flatnonzero(entry | exit_)

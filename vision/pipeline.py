@@ -40,7 +40,7 @@ from gatewatch.vision.detector import Detector
 from gatewatch.vision.lines import GateLine
 from gatewatch.vision.publish import EventBuilder, Publisher
 from gatewatch.vision.sources import Frame, FrameSource, Prefetcher
-from gatewatch.vision.stages import FlagChange, PlateBook, PlateUpdate, Stage
+from gatewatch.vision.stages import FlagChange, PlateBook, PlateUpdate, Stage, track_ids
 from gatewatch.vision.tracking import VehicleTracker
 
 log = logging.getLogger(__name__)
@@ -274,7 +274,7 @@ class _Annotator:
 
     def __init__(self, path: str, source: FrameSource, lines: list[GateLine]) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), source.fps or 25.0, source.size)
+        self.writer = cv2.VideoWriter(path, cv2.VideoWriter.fourcc(*"mp4v"), source.fps or 25.0, source.size)
         self.lines = lines
         scale = max(source.size[1] / 720, 0.35)
         self.boxes = sv.BoxAnnotator(thickness=max(1, round(2 * scale)))
@@ -285,7 +285,7 @@ class _Annotator:
         image = frame.image.copy()
         if len(tracks):
             names = tracks.data.get("class_name", np.array(["?"] * len(tracks)))
-            labels = [f"#{t} {n}" for t, n in zip(tracks.tracker_id, names, strict=False)]
+            labels = [f"#{t} {n}" for t, n in zip(track_ids(tracks), names, strict=False)]
             image = self.boxes.annotate(image, tracks)
             image = self.labels.annotate(image, tracks, labels=labels)
         for line in self.lines:

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import cv2
 import numpy as np
@@ -39,6 +40,9 @@ from tenacity import (
 
 from gatewatch.config import SourceConfig
 from gatewatch.errors import SourceError
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs  # typing.TypeIs from Python 3.13
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -89,7 +93,7 @@ class SourceStats:
             self.corrupt_indices.append(index)
 
 
-def _valid(image: np.ndarray | None) -> bool:
+def _valid(image: np.ndarray | None) -> TypeIs[np.ndarray]:
     return image is not None and image.ndim == 3 and image.shape[0] > 0 and image.shape[1] > 0 and image.shape[2] == 3
 
 
@@ -295,13 +299,13 @@ class ImageFolderSource(FrameSource):
             if self._stop.is_set():
                 break
             image = self._read(file)
-            if not _valid(image) or image.shape[:2] != (self.size[1], self.size[0]):  # type: ignore[union-attr]
+            if not _valid(image) or image.shape[:2] != (self.size[1], self.size[0]):
                 log.warning("skipping unreadable or truncated image %s", file.name)
                 self.stats.mark_corrupt(index)
                 continue
             ts = index / self.fps
             self.stats.frames += 1
-            yield Frame(image, index, ts, self.start_time + timedelta(seconds=ts), self.identity)  # type: ignore[arg-type]
+            yield Frame(image, index, ts, self.start_time + timedelta(seconds=ts), self.identity)
 
 
 class StreamSource(FrameSource):
@@ -457,7 +461,7 @@ class Prefetcher:
             item = self.queue.get()
             if item is self._END:
                 break
-            yield item  # type: ignore[misc]
+            yield cast(Frame, item)  # the queue holds frames and one end marker
         self._thread.join(timeout=5)
         if self.error is not None:
             raise self.error

@@ -31,6 +31,12 @@ Box = tuple[float, float, float, float]
 R = TypeVar("R")
 
 
+def as_box(xyxy: Iterable[float] | np.ndarray) -> Box:
+    """``(x1, y1, x2, y2)`` as plain floats, from a detection row or any four numbers."""
+    x1, y1, x2, y2 = (float(v) for v in xyxy)
+    return (x1, y1, x2, y2)
+
+
 class Stage(Protocol[R]):
     """A pipeline stage after tracking: per frame, per ended track, at the end of the stream."""
 
@@ -121,7 +127,7 @@ class OpenFlag:
         self.last_emit_ts = ts
         return FlagChange(
             self, FlagPhase(phase), frame, ts, zone=zone, track_id=track_id, vehicle_class=vehicle_class,
-            box=tuple(float(v) for v in box) if box is not None else None,  # type: ignore[arg-type]
+            box=as_box(box) if box is not None else None,
             plate=plate, details=details or {}, evidence=evidence,
         )
 
@@ -141,6 +147,11 @@ class FlagChange:
     plate: PlateRead | None = None
     details: dict[str, Any] = field(default_factory=dict)
     evidence: EvidenceShot | None = None  # a start keeps a snapshot and crop of this box
+
+
+def track_ids(tracks: sv.Detections) -> np.ndarray:
+    """The ``tracker_id`` column of ``tracks``; empty when the rows carry no track ids."""
+    return tracks.tracker_id if tracks.tracker_id is not None else np.zeros(0, dtype=int)
 
 
 def track_plates(tracks: sv.Detections) -> np.ndarray | None:

@@ -9,11 +9,14 @@ stage that keeps per-track state can forget them in the same frame.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import supervision as sv
 from trackers import ByteTrackTracker
 
 from gatewatch.config import TrackerConfig
+from gatewatch.vision.stages import track_ids
 
 
 class VehicleTracker:
@@ -45,8 +48,9 @@ class VehicleTracker:
             tracked.tracker_id = np.array([], dtype=int)
             tracked.data["class_name"] = np.array([], dtype=str)
         else:
-            tracked = tracked[tracked.tracker_id >= 0]
-        seen = {int(t) for t in tracked.tracker_id}
+            # a row mask selects rows; supervision types every kind of index's result as one union
+            tracked = cast(sv.Detections, tracked[tracked.tracker_id >= 0])
+        seen = {int(t) for t in track_ids(tracked)}
         self.ended = sorted(self._live - held - seen)
         self._live = (self._live | seen) - set(self.ended)
         return tracked

@@ -34,6 +34,7 @@ from gatewatch.events import FlagKind, FlagPhase
 from gatewatch.vision.flags.common import Box, EvidenceShot, FlagChange, OpenFlag, clip_box
 from gatewatch.vision.flags.config import BackgroundConfig, ClassifierConfig, EmptyTruckConfig
 from gatewatch.vision.sources import Frame
+from gatewatch.vision.stages import track_ids
 
 log = logging.getLogger(__name__)
 
@@ -273,7 +274,7 @@ class EmptyTruckStage:
         self.background.update(frame.image, boxes)
         events: list[FlagChange] = []
         names = tracks.data.get("class_name")
-        ids = tracks.tracker_id if tracks.tracker_id is not None else []
+        ids = track_ids(tracks)
         for i, tid in enumerate(ids):
             box = tracks.xyxy[i].astype(np.float64)
             truck = self._trucks.get(int(tid))
@@ -325,7 +326,7 @@ class EmptyTruckStage:
         cfg = self.config
         truck.decided = True
         value = float(np.median(truck.scores)) if self.classifier is None else float(np.mean(truck.scores))
-        truck.empty = value < cfg.fill_threshold if self.classifier is None else value >= cfg.classifier.empty_threshold  # type: ignore[union-attr]
+        truck.empty = value < cfg.fill_threshold if self.classifier is None else value >= cfg.classifier.empty_threshold  # type: ignore[union-attr]  # set when self.classifier is
         self.trucks_checked += 1
         self.trucks_flagged += truck.empty
         self.verdicts.append({"track_id": tid, "ts": round(frame.ts, 3), "frame_index": frame.index,
@@ -336,7 +337,7 @@ class EmptyTruckStage:
         if not truck.empty:
             return []
         truck.flag = OpenFlag.raise_on(FlagKind.EMPTY_TRUCK, frame, str(tid))
-        evidence = EvidenceShot(tuple(truck.box), f"empty? {value:.2f}")  # type: ignore[arg-type]
+        evidence = EvidenceShot(tuple(truck.box), f"empty? {value:.2f}")
         return [self._event(truck, tid, FlagPhase.START, frame, frame.ts, evidence=evidence)]
 
     def _details(self, truck: _Truck, reason: str = "") -> dict[str, Any]:
@@ -346,7 +347,7 @@ class EmptyTruckStage:
             d |= {"fill": round(float(np.median(truck.scores)), 4), "fill_threshold": cfg.fill_threshold,
                   "travel_axis": cfg.travel_axis, "cab_fraction": cfg.cab_fraction}
         else:
-            d |= {"p_empty": round(float(np.mean(truck.scores)), 4), "empty_threshold": cfg.classifier.empty_threshold}  # type: ignore[union-attr]
+            d |= {"p_empty": round(float(np.mean(truck.scores)), 4), "empty_threshold": cfg.classifier.empty_threshold}  # type: ignore[union-attr]  # set when self.classifier is
         if reason:
             d["reason"] = reason
         return d
@@ -355,7 +356,7 @@ class EmptyTruckStage:
                evidence: EvidenceShot | None = None) -> FlagChange:
         assert truck.flag is not None
         return truck.flag.change(phase, frame, ts, track_id=tid, vehicle_class=truck.vehicle_class,
-                                 box=tuple(truck.box), details=self._details(truck, reason), evidence=evidence)  # type: ignore[arg-type]
+                                 box=tuple(truck.box), details=self._details(truck, reason), evidence=evidence)
 
     def finish(self, frame: Frame | None) -> list[FlagChange]:
         frame = frame or self._last_frame

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -41,7 +41,7 @@ from gatewatch.vision.flags.common import (
 from gatewatch.vision.flags.config import HeldConfig, ZoneConfig
 from gatewatch.vision.flags.holds import plates_similar
 from gatewatch.vision.sources import Frame
-from gatewatch.vision.stages import track_plates
+from gatewatch.vision.stages import as_box, track_ids, track_plates
 
 PATCH_SIZE = (32, 24)  # (w, h) of the appearance patch
 REFRESH_NCC = 0.85  # a new view replaces the reference only when this close to it
@@ -162,7 +162,7 @@ class DwellZone:
         """
         cfg = self.config
         inside = self.contains(tracks)
-        ids = tracks.tracker_id if tracks.tracker_id is not None else np.zeros(0, dtype=int)
+        ids = track_ids(tracks)
         names = tracks.data.get("class_name")
         plates = track_plates(tracks)
         rows: dict[int, int] = {}
@@ -181,25 +181,25 @@ class DwellZone:
         bound: set[int] = set()  # track ids used this frame
         # 1. stays keep their track while it stays put
         for k, stay in enumerate(self.stays):
-            tid = stay.current_track
-            if tid is None or tid not in rows:
+            current = stay.current_track
+            if current is None or current not in rows:
                 continue
-            box = tracks.xyxy[rows[tid]]
-            if self._matches(stay, box) and self._still_since(tid, ts) is not None:
+            box = tracks.xyxy[rows[current]]
+            if self._matches(stay, box) and self._still_since(current, ts) is not None:
                 matched.add(k)
-                bound.add(tid)
-                self._observe(stay, ts, box, tid, names, rows[tid], gray, plates)
+                bound.add(current)
+                self._observe(stay, ts, box, current, names, rows[current], gray, plates)
             else:
                 stay.current_track = None  # it moves off, or the id switched to a passer-by
         # 2. still, unbound tracks re-associate with a stay, or start one
-        for tid, i in rows.items():
+        for tid, row in rows.items():
             if tid in bound:
                 continue
             since = self._still_since(tid, ts)
             if since is None:
                 continue
-            box = tracks.xyxy[i]
-            plate = plates[i] if plates is not None else None
+            box = tracks.xyxy[row]
+            plate = plates[row] if plates is not None else None
             best, best_iou = None, 0.0
             for k, stay in enumerate(self.stays):
                 iou = box_iou(stay.box, box)
@@ -213,13 +213,13 @@ class DwellZone:
                     continue  # another vehicle took the place: the old stay will lapse
                 matched.add(best)
                 bound.add(tid)
-                self._observe(stay, ts, box, tid, names, i, gray, plates)
+                self._observe(stay, ts, box, tid, names, row, gray, plates)
                 continue
             stay = Stay(box=box.astype(np.float64).copy(), first_ts=since, last_seen_ts=ts, last_present_ts=ts)
             self.stays.append(stay)
             matched.add(len(self.stays) - 1)
             bound.add(tid)
-            self._observe(stay, ts, box, tid, names, i, gray, plates)
+            self._observe(stay, ts, box, tid, names, row, gray, plates)
         # 3. stays nobody saw: still there (appearance), or gone?
         for k, stay in enumerate(self.stays):
             if k in matched:
@@ -247,7 +247,7 @@ class DwellZone:
             if stay.current_track in track_ids:
                 stay.current_track = None
 
-    def _observe(self, stay: Stay, ts: float, box: np.ndarray, tid: int, names: np.ndarray | None, i: int,
+    def _observe(self, stay: Stay, ts: float, box: np.ndarray, tid: int, names: np.ndarray | list[Any] | None, i: int,
                  gray: np.ndarray | None, plates: np.ndarray | None) -> None:
         stay.box = 0.8 * stay.box + 0.2 * box  # smooth detector jitter
         stay.last_seen_ts = stay.last_present_ts = ts
@@ -343,10 +343,10 @@ class HeldStage:
         stay = change.stay
         evidence = None
         if change.phase == FlagPhase.START:
-            track = stay.current_track if stay.current_track is not None else (stay.track_ids or [None])[0]
+            track = stay.current_track if stay.current_track is not None else (stay.track_ids[0] if stay.track_ids else None)
             stay.flag = OpenFlag.raise_on(FlagKind.HELD, frame, f"{zone.zone.id}/{track}", started_ts=stay.first_ts)
             label = f"held {stay.vehicle_class or ''} {stay.dwell_s():.0f}s".strip()
-            evidence = EvidenceShot(tuple(float(v) for v in stay.box), label)  # type: ignore[arg-type]
+            evidence = EvidenceShot(as_box(stay.box), label)
         assert stay.flag is not None
         details: dict[str, object] = {
             "threshold_s": zone.threshold_s,

@@ -186,7 +186,7 @@ def _import_ultralytics_offline() -> Any:
         raise ConfigError("training needs the 'export' extra: pip install 'gatewatch[export]'") from exc
     for name in ("ultralytics.utils", "ultralytics.utils.checks", "ultralytics.utils.events",
                  "ultralytics.utils.downloads"):
-        module = sys.modules.get(name)
+        module: Any = sys.modules.get(name)  # ultralytics' switches, on whichever of its modules has them
         if module is None:
             continue
         if hasattr(module, "ONLINE"):
@@ -242,8 +242,8 @@ def train_classifier(
     onnx = OnnxModel(out, providers="cpu", threads=1)
     clf = CargoClassifier(ClassifierConfig(model=str(out), providers="cpu"))
     net = model.model.eval().float()  # the checkpoint that was exported (best.pt)
-    crops = [cv2.imread(str(p)) for p in (_images(data / "val") or _images(data / "train"))[:parity_images]]
-    crops = [c for c in crops if c is not None]
+    images = [cv2.imread(str(p)) for p in (_images(data / "val") or _images(data / "train"))[:parity_images]]
+    crops = [c for c in images if c is not None]
     crops.append(np.random.default_rng(0).integers(0, 256, (imgsz, imgsz, 3), dtype=np.uint8))
     worst = 0.0
     outputs = []

@@ -60,7 +60,7 @@ def synthetic_plate_lines(count: int = 200, seed: int = 0) -> list[np.ndarray]:
         if rng.random() < 0.7:
             cv2.rectangle(image, (1, 1), (image.shape[1] - 2, image.shape[0] - 2), ink, int(rng.integers(1, 3)))
         out = cv2.GaussianBlur(image.astype(np.float32), (0, 0), float(rng.uniform(0.3, 1.5)))
-        out += rng.normal(0, rng.uniform(2, 10), out.shape).astype(np.float32)
+        out += rng.normal(0, rng.uniform(2, 10), image.shape).astype(np.float32)  # the blur keeps the shape
         out = out * rng.uniform(0.5, 1.2) + rng.uniform(-30, 30)
         lines.append(np.clip(out, 0, 255).astype(np.uint8))
     return lines

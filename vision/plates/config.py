@@ -80,7 +80,7 @@ class LprnetReaderConfig(_ReaderConfigBase):
 class AutoReaderConfig(RapidOcrReaderConfig):
     """RapidOCR for every plate, fused with LPRNet on single-line crops that look Chinese (default)."""
 
-    type: Literal["auto"] = "auto"  # type: ignore[assignment]
+    type: Literal["auto"] = "auto"  # type: ignore[assignment]  # the subclass's own discriminator value
     lprnet_model_path: Path | None = Field(None, description="LPRNet .onnx; default: lprnet_cn.onnx (exported if missing).")
     export_if_missing: bool = Field(True, description="Export lprnet_cn.onnx when missing (needs torch, once).")
     cn_min_aspect: float = Field(2.5, gt=0.5, le=10.0, description="Smallest width/height of a crop sent to LPRNet.")
@@ -105,7 +105,7 @@ class FastPlateReaderConfig(_ReaderConfigBase):
 class FusedReaderConfig(AutoReaderConfig):
     """``auto`` (PP-OCR, LPRNet on Chinese-looking crops) fused per character with the fast-plate-ocr model on VN plates."""
 
-    type: Literal["fused"] = "fused"  # type: ignore[assignment]
+    type: Literal["fused"] = "fused"  # type: ignore[assignment]  # the subclass's own discriminator value
     fastplate_model_path: Path | None = Field(None, description="fast-plate-ocr .onnx; default: as the fastplate reader.")
     fastplate_inset: FrameInset = 0.0
 

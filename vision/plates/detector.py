@@ -73,8 +73,10 @@ class PlateDetector:
         detections = self.predict(crop)
         if len(detections) == 0:
             return None
-        i = int(np.argmax(detections.confidence))
-        return PlateBox(detections.xyxy[i].astype(np.float32), float(detections.confidence[i]))
+        confidence = detections.confidence
+        assert confidence is not None  # YoloDetector scores every box
+        i = int(np.argmax(confidence))
+        return PlateBox(detections.xyxy[i].astype(np.float32), float(confidence[i]))
 
 
 def crop_box(image: np.ndarray, xyxy: np.ndarray, margin: float = 0.0) -> np.ndarray:

@@ -184,7 +184,7 @@ def _decode(
     for i, j in pairs:
         own = (i, j)[backbone]
         if own is None:  # a character only the other reader saw: it costs that reader's doubt
-            p = pp_probs[i] if i is not None else float(slots.probs[j])  # type: ignore[index]
+            p = pp_probs[i] if i is not None else float(slots.probs[j])
             weight = w.pp if i is not None else 1.0
             score += weight * math.log(max(1 - min(p, 1 - w.pp_floor), w.floor))
             continue

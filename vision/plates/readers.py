@@ -226,10 +226,9 @@ READERS: dict[str, type[Any]] = {
 LATER_READERS = {"fastplate": "fastplate", "fused": "fastplate"}
 
 
-def build_reader(
-    config: AutoReaderConfig | RapidOcrReaderConfig | LprnetReaderConfig | EasyOcrReaderConfig,
-) -> PlateReader:
+def build_reader(config: ReaderConfig) -> PlateReader:
     """The reader a config names (``config.type``)."""
     if config.type not in READERS and config.type in LATER_READERS:
         importlib.import_module(f"{__package__}.{LATER_READERS[config.type]}")
-    return READERS[config.type](config)  # type: ignore[arg-type]
+    reader: PlateReader = READERS[config.type](config)
+    return reader

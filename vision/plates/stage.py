@@ -151,13 +151,15 @@ class PlateStage:
 
     def _try(self, state: _Track, track_id: int, frame: np.ndarray, frame_index: int, xyxy: np.ndarray) -> None:
         cfg = self.config
+        detector, reader = self.detector, self.reader
+        assert detector is not None and reader is not None  # update() tries only with both
         state.last_try = frame_index
         vehicle = crop_box(frame, xyxy, cfg.vehicle_margin)
         if vehicle.size == 0:
             return
         state.detections += 1
         self.detections_total += 1
-        box = self.detector.best(vehicle)  # type: ignore[union-attr]
+        box = detector.best(vehicle)
         if box is None:
             return
         self.plates_found_total += 1
@@ -169,7 +171,7 @@ class PlateStage:
         quality = plate_quality(plate, box.confidence, cfg.min_plate_width_px)
         if len(state.vote) and quality < cfg.quality_ratio * state.best_quality:
             return
-        reading = self.reader.read(plate)  # type: ignore[union-attr]
+        reading = reader.read(plate)
         self.reads_total += 1
         fitted = normalise(reading.lines, cfg.max_substitutions) if reading else None
         if reading is None or fitted is None:

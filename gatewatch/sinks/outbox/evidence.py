@@ -20,7 +20,7 @@ def sniff_image(data: bytes) -> tuple[str, str] | None:
 
 def evidence_paths(event: Event) -> list[tuple[str, str]]:
     """``(role, path)`` of the images an event names: crop, snapshot, plate crop."""
-    found = [("crop", event.crop_path)]
+    found: list[tuple[str, str | None]] = [("crop", event.crop_path)]
     if isinstance(event, FlagEvent):
         found.append(("snapshot", event.snapshot_path))
     if event.plate is not None:

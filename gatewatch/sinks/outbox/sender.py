@@ -103,8 +103,13 @@ class OutboxSender:
 
     def stats(self) -> OutboxStats:
         """The figures logged every ``log_interval_s``."""
-        assert self.outbox is not None
-        return self.outbox.stats()
+        return self._store.stats()
+
+    @property
+    def _store(self) -> Outbox:
+        """The open outbox; a cycle runs only once the sink has opened it (it never closes back to ``None``)."""
+        assert self.outbox is not None, "outbox sender cycle before the outbox was open"
+        return self.outbox
 
     # -- sender thread ---------------------------------------------------------------------
 
@@ -163,7 +168,7 @@ class OutboxSender:
     def _on_failure(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
-        pending = self.outbox.pending_count
+        pending = self._store.pending_count
         if isinstance(exc, AuthError):
             log.error(
                 "outbox: API at %s refuses our key: %s; %d events kept, retry %d in %.1f s",
@@ -189,7 +194,7 @@ class OutboxSender:
             log.error("outbox: sender error; retry in %.1f s", wait, exc_info=exc)
         self._failing = True
         with suppress(sqlite3.Error):
-            self.outbox.note_error(str(exc))
+            self._store.note_error(str(exc))
         self._maybe_log()
 
     def _maybe_log(self) -> None:
@@ -216,7 +221,7 @@ class OutboxSender:
     def _send_events(self) -> bool:
         """Deliver the oldest batch, isolating events the API fails on; ``True`` if a batch went."""
         skip = set(self._held)
-        batch = self.outbox.pending_events(self._batch_limit, skip)
+        batch = self._store.pending_events(self._batch_limit, skip)
         while batch:
             self._check_stop()
             try:
@@ -235,7 +240,7 @@ class OutboxSender:
                     continue
                 self._failed_alone(batch[0], exc)
                 skip.add(batch[0].event_id)
-                batch = self.outbox.pending_events(self._batch_limit, skip)
+                batch = self._store.pending_events(self._batch_limit, skip)
                 continue
             except BatchTooLarge as exc:
                 if len(batch) == 1:
@@ -254,14 +259,14 @@ class OutboxSender:
         return self._retry_held()
 
     def _delivered(self, batch: list[PendingEvent], ack: BatchAck) -> None:
-        self.outbox.mark_delivered([item.event_id for item in batch], ack.accepted, ack.duplicates)
+        self._store.mark_delivered([item.event_id for item in batch], ack.accepted, ack.duplicates)
         self._accepted += ack.accepted
         self._unproven = 0
         for item in batch:
             self._held.pop(item.event_id, None)
 
     def _set_aside(self, item: PendingEvent, reason: str, status: int | None) -> None:
-        self.outbox.reject(item.event_id, reason, status)
+        self._store.reject(item.event_id, reason, status)
         self._held.pop(item.event_id, None)
 
     def _failed_alone(self, item: PendingEvent, exc: ServerFault) -> None:
@@ -275,10 +280,10 @@ class OutboxSender:
         if self._accepted <= accepted_before:
             self._held[item.event_id] = (time.monotonic(), self._accepted)  # try the others first
             self._unproven += 1
-            if self._unproven >= 2 or not self.outbox.pending_events(1, set(self._held)):
+            if self._unproven >= 2 or not self._store.pending_events(1, set(self._held)):
                 raise exc  # the API stores nothing at all: back off as for an outage
             return
-        failures = self.outbox.count_failure(item.event_id, exc.reason)
+        failures = self._store.count_failure(item.event_id, exc.reason)
         if failures >= self.set_aside_after:
             self._set_aside(
                 item,
@@ -300,7 +305,7 @@ class OutboxSender:
             if due > time.monotonic():
                 continue
             self._check_stop()
-            item = self.outbox.pending_event(event_id)
+            item = self._store.pending_event(event_id)
             if item is None:  # delivered, set aside or requeued meanwhile
                 self._held.pop(event_id, None)
                 continue
@@ -331,17 +336,17 @@ class OutboxSender:
 
     def _send_images(self) -> bool:
         did = False
-        for image in self.outbox.pending_images(self.images_per_cycle):
+        for image in self._store.pending_images(self.images_per_cycle):
             self._check_stop()
-            data = self.outbox.read_image(image)
+            data = self._store.read_image(image)
             if data is None:
                 continue
             try:
                 self.client.put_evidence(image.event_id, image.role, data, image.content_type)
             except EvidenceRejected as exc:
                 log.warning("outbox: API refused %s image of event %s: %s", image.role, image.event_id, exc)
-                self.outbox.finish_image(image, "rejected", exc.reason)
+                self._store.finish_image(image, "rejected", exc.reason)
             else:
-                self.outbox.finish_image(image, "sent")
+                self._store.finish_image(image, "sent")
             did = True
         return did

@@ -63,10 +63,13 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26  # SQLite's result codes; the sqlite3 module names them from 3.11 on
+
+
 def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
     text = str(exc).lower()
     return "malformed" in text or "not a database" in text
 
@@ -574,4 +577,4 @@ class Outbox:
             except sqlite3.Error as exc:
                 log.warning("outbox %s: checkpoint at close failed (%s)", self.path, exc)
             self._conn.close()
-            self._conn = None  # type: ignore[assignment]
+            self._conn = None  # type: ignore[assignment]  # closed for good: a later use fails loudly
