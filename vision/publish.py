@@ -88,7 +88,7 @@ class EventBuilder:
         # Same file, frame, track and line: same id on every run (a replay is idempotent at the API).
         event_id = crossing_id(self.gate, self.camera, frame.key, c.track_id, c.lane, c.direction)
         return CrossingEvent(
-            event_id=event_id, gate=self.gate, camera=self.camera, lane=c.lane, direction=c.direction,  # type: ignore[arg-type]
+            event_id=event_id, gate=self.gate, camera=self.camera, lane=c.lane, direction=c.direction,
             vehicle_class=c.vehicle_class, track_id=c.track_id, confidence=c.confidence,
             frame_time=frame.time, stream_ts=frame.ts, frame_index=frame.index, box=c.box,
             crop_path=self.crops.save(frame.image, c.box, event_id),

@@ -198,7 +198,7 @@ class PlateStage:
         country = result.country if result.country in ("VN", "CN") else "unknown"
         return PlateRead(
             text=fit_text(result.text, PLATE_MAX), text_raw=fit_text(result.text_raw, PLATE_RAW_MAX),
-            country=country,  # type: ignore[arg-type]
+            country=country,
             confidence=round(result.confidence, 4), reads=max(1, result.reads), crop_path=state.crop_path,
         )
 
