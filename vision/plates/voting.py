@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from gatewatch.vision.plates.formats import is_valid
+from gatewatch.vision.plates.formats import Country, is_valid
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Candidate:
     """One read of a track's plate: normalised text, country, raw text, confidence, quality, frame."""
 
     text: str
-    country: str
+    country: Country
     text_raw: str
     confidence: float
     quality: float
@@ -43,7 +43,7 @@ class VoteResult:
     """A settled plate: ``confidence`` = weight share of the winner x its mean read confidence."""
 
     text: str
-    country: str
+    country: Country
     text_raw: str
     confidence: float
     reads: int
@@ -91,4 +91,4 @@ class PlateVote:
                 votes[c.text[pos]] += c.weight
             chars.append(max(votes, key=lambda ch: (votes[ch], ch == winner[pos])))
         text = "".join(chars)
-        return text if is_valid(text, country) else None  # type: ignore[arg-type]
+        return text if is_valid(text, country) else None
