@@ -55,8 +55,8 @@ from typing import Any, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_not_exception_type, wait_exponential, wait_random
 
+from gatewatch.contract import Event, FlagEvent, parse_event
 from gatewatch.errors import GatewatchError
-from gatewatch.events import CrossingEvent, FlagEvent, parse_event
 from gatewatch.sinks.hold import HeldEvents
 from gatewatch.sinks.http import (
     ApiClient,
@@ -73,7 +73,6 @@ from gatewatch.sinks.salvage import carve_events, damage_of, read_outbox
 
 log = logging.getLogger(__name__)
 
-Event = CrossingEvent | FlagEvent
 Image = tuple[str, bytes, str, str]  # role, bytes, content type, file suffix
 T = TypeVar("T")
 
