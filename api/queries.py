@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from gatewatch.api.exceptions import BadQuery
 from gatewatch.api.models import Crossing
-from gatewatch.api.plates import normalise, plate_key, within_one_edit
+from gatewatch.api.plates import like_pattern, within_one_edit
+from gatewatch.contract import fold_lookalikes, plate_key
 
 MAX_HOUR_BUCKETS = 24 * 400
 MAX_DAY_BUCKETS = 366 * 10
@@ -93,28 +94,26 @@ def counts(session: Session, flt: CrossingFilter, since: datetime, until: dateti
 
 
 def matching_plates(session: Session, query_plate: str, fuzzy: bool) -> list[str]:
-    """Stored plates equal to ``query_plate`` (normalised), or within one edit up to look-alikes."""
-    text = normalise(query_plate)
-    if not text:
+    """Stored plates equal to ``query_plate``'s key, or (``fuzzy``) within one edit of it up to look-alikes."""
+    key = plate_key(query_plate)
+    if not key:
         raise BadQuery("plate must contain letters or digits")
     if not fuzzy:
-        return [text]
-    key = plate_key(text)
-    # One edit leaves either the first half of the key or its second half untouched, so the database
-    # returns only keys that start with the one or end with the other (keys are letters and digits:
-    # nothing to escape in LIKE); the exact one-edit test runs here on those few.
-    # Only the key column is read (an index-only scan on ix_crossings_plate_key), then the plates of the
-    # keys that pass are looked up through the same index.
+        return [key]
+    # Look-alikes are folded here, at query time, never in the stored key. One edit leaves either the
+    # first half of the folded key or its second half untouched, so the database returns only plates
+    # that start or end like that half, a look-alike matching any character (``like_pattern``); the
+    # exact one-edit test on folded keys runs here on those few. Only the plate column is read (an
+    # index-only scan on ix_crossings_plate).
     half = len(key) // 2
-    keys = session.scalars(
-        select(Crossing.plate_key).distinct()
-        .where(Crossing.plate_key.is_not(None), func.length(Crossing.plate_key).between(len(key) - 1, len(key) + 1),
-               or_(Crossing.plate_key.like(key[:half] + "%"), Crossing.plate_key.like("%" + key[half:])))
+    candidates = session.scalars(
+        select(Crossing.plate).distinct()
+        .where(Crossing.plate.is_not(None), func.length(Crossing.plate).between(len(key) - 1, len(key) + 1),
+               or_(Crossing.plate.like(like_pattern(key[:half]) + "%"),
+                   Crossing.plate.like("%" + like_pattern(key[half:]))))
     ).all()
-    near = [k for k in keys if within_one_edit(key, k)]
-    if not near:
-        return []
-    return sorted(p for p in session.scalars(select(Crossing.plate).distinct().where(Crossing.plate_key.in_(near))) if p)
+    folded = fold_lookalikes(key)
+    return sorted(p for p in candidates if p and within_one_edit(folded, fold_lookalikes(p)))
 
 
 def list_crossings(session: Session, flt: CrossingFilter, since: datetime | None, until: datetime | None,
