@@ -94,11 +94,10 @@ def validate_batch(items: Sequence[Any], key: ApiKey) -> list[Event]:
 
 
 def _event_row(event: Event, now: Any) -> dict[str, Any]:
-    is_flag = isinstance(event, FlagEvent)
+    flag_id, phase = (str(event.flag_id), event.phase) if isinstance(event, FlagEvent) else (None, None)
     return {
         "event_id": str(event.event_id), "kind": event.kind, "gate": event.gate, "camera": event.camera,
-        "frame_time": event.frame_time, "received_at": now,
-        "flag_id": str(event.flag_id) if is_flag else None, "phase": event.phase if is_flag else None,
+        "frame_time": event.frame_time, "received_at": now, "flag_id": flag_id, "phase": phase,
         "payload": wire_dict(event),  # no edge-local paths
     }
 
@@ -161,7 +160,8 @@ def fold_flag(flag: Flag | None, event: FlagEvent) -> Flag:
 def _begin_write(session: Session) -> None:
     """Take the write lock up front on SQLite (``BEGIN IMMEDIATE``): concurrent batches fold one after another."""
     connection = session.connection()
-    if connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:
+    driver: Any = connection.connection.driver_connection
+    if connection.dialect.name == "sqlite" and not driver.in_transaction:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -78,7 +78,7 @@ def counts(session: Session, flt: CrossingFilter, since: datetime, until: dateti
     query = flt.apply(select(Crossing.hour, func.count()).where(Crossing.hour >= h0, Crossing.hour < h1))
     if since.timestamp() % 3600 or until.timestamp() % 3600:
         query = query.where(Crossing.frame_time >= since, Crossing.frame_time < until)
-    per_hour = dict(session.execute(query.group_by(Crossing.hour)).all())
+    per_hour: dict[int, int] = dict(session.execute(query.group_by(Crossing.hour)).all())
     if bucket == "hour":
         return [(datetime.fromtimestamp(h * 3600, timezone.utc), int(per_hour.get(h, 0))) for h in range(h0, h1)]
     per_day: dict[datetime, int] = {}

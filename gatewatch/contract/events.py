@@ -46,13 +46,9 @@ from gatewatch.contract.plates import plate_key
 EDGE_LOCAL_FIELDS = ("crop_path", "snapshot_path")
 
 
-def _name(max_length: int, min_length: int = 1) -> Any:
-    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length), AfterValidator(check_text)]
-
-
-Name = _name(NAME_MAX)
-ClassName = _name(CLASS_MAX)
-EdgePath = _name(PATH_MAX)
+Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX), AfterValidator(check_text)]
+ClassName = Annotated[str, StringConstraints(min_length=1, max_length=CLASS_MAX), AfterValidator(check_text)]
+EdgePath = Annotated[str, StringConstraints(min_length=1, max_length=PATH_MAX), AfterValidator(check_text)]
 EventTime = Annotated[datetime, AfterValidator(check_time)]
 TrackId = Annotated[int, Field(ge=0, le=INT32_MAX)]
 Details = Annotated[dict[str, Any], AfterValidator(check_details)]
@@ -71,12 +67,15 @@ def _plate_fits(text: str) -> str:
     return text
 
 
+PlateTextField = Annotated[str, StringConstraints(max_length=PLATE_MAX), AfterValidator(check_text), AfterValidator(_plate_fits)]
+PlateRawField = Annotated[str, StringConstraints(max_length=PLATE_RAW_MAX), AfterValidator(check_text)]
+
+
 class PlateRead(_Record):
     """A vehicle's settled plate: normalised and raw text, country, confidence."""
 
-    text: Annotated[_name(PLATE_MAX, 0), AfterValidator(_plate_fits)] = Field(
-        description="Normalised plate text, e.g. '51F12345' or '桂A12345'.")
-    text_raw: _name(PLATE_RAW_MAX, 0) = Field(description="Text as the reader returned it (lines joined by a space).")
+    text: PlateTextField = Field(description="Normalised plate text, e.g. '51F12345' or '桂A12345'.")
+    text_raw: PlateRawField = Field(description="Text as the reader returned it (lines joined by a space).")
     country: Literal["VN", "CN", "unknown"] = "unknown"
     confidence: float = Field(ge=0.0, le=1.0)
     reads: int = Field(default=1, ge=1, le=INT32_MAX, description="How many reads the vote settled on.")

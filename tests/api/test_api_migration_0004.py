@@ -85,11 +85,11 @@ def test_0004_upgrade_and_downgrade(engine: sa.Engine) -> None:
         assert "plate_key" not in {c["name"] for c in inspector.get_columns(table)}
     assert "ix_crossings_plate_key" not in {i["name"] for i in inspector.get_indexes("crossings")}
     with engine.connect() as conn:
-        plates = dict(conn.execute(sa.text("SELECT event_id, plate FROM crossings")).all())
+        plates: dict[str, str | None] = dict(conn.execute(sa.text("SELECT event_id, plate FROM crossings")).all())
         assert plates == {"c0": "77L12345", "c1": "77L12345", "c2": None}
         assert conn.execute(sa.text("SELECT plate FROM flags")).scalar_one() == "29C12345"
         assert conn.execute(sa.text("SELECT plate FROM holds")).scalar_one() == "77L12345"
-        payloads = dict(conn.execute(sa.select(sa.column("event_id"), sa.column("payload", sa.JSON))
+        payloads: dict[str, dict[str, object]] = dict(conn.execute(sa.select(sa.column("event_id"), sa.column("payload", sa.JSON))
                                      .select_from(sa.table("events"))).all())
     assert payloads["e1"] == {"kind": "crossing", "event_id": "e1", "plate": {
         "text": "77L12345", "text_raw": "77L-123.45", "country": "VN", "confidence": 0.9, "reads": 1}}
@@ -97,6 +97,6 @@ def test_0004_upgrade_and_downgrade(engine: sa.Engine) -> None:
 
     command.downgrade(alembic_config(engine), "0003")
     with engine.connect() as conn:
-        keys = dict(conn.execute(sa.text("SELECT event_id, plate_key FROM crossings")).all())
+        keys: dict[str, str | None] = dict(conn.execute(sa.text("SELECT event_id, plate_key FROM crossings")).all())
     assert keys == {"c0": "77112345", "c1": "77112345", "c2": None}  # the old fold, for the old code
     upgrade(engine, "head")
