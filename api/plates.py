@@ -42,6 +42,13 @@ def fuzzy_match(query: str, plate: str) -> bool:
 
 
 def like_pattern(key: str) -> str:
-    """A SQL ``LIKE`` pattern matching every key that folds like ``key``: each look-alike character
-    becomes ``_`` (keys are letters and digits only, so nothing else needs escaping)."""
+    """A SQL ``LIKE`` pattern (without ``%``) that every text folding like ``key`` matches: each look-alike
+    character becomes ``_``. Cheap to test on every row; ``lookalike_pattern`` then keeps the exact ones."""
     return "".join("_" if len(lookalike_class(ch)) > 1 else ch for ch in key)
+
+
+def lookalike_pattern(key: str) -> str:
+    """A pattern matching exactly the texts that fold like ``key``: each look-alike character becomes its
+    class (``'29C1'`` -> ``'[2Z]9C[1I]'``). The same text is a SQLite ``GLOB`` pattern and a PostgreSQL
+    regular expression (keys are letters and digits only, so nothing needs escaping)."""
+    return "".join(f"[{cls}]" if len(cls := lookalike_class(ch)) > 1 else ch for ch in key)

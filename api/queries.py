@@ -16,12 +16,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from gatewatch.api.exceptions import BadQuery
 from gatewatch.api.models import Crossing
-from gatewatch.api.plates import like_pattern, within_one_edit
+from gatewatch.api.plates import like_pattern, lookalike_pattern, within_one_edit
 from gatewatch.contract import fold_lookalikes, plate_key
 
 MAX_HOUR_BUCKETS = 24 * 400
@@ -102,18 +102,31 @@ def matching_plates(session: Session, query_plate: str, fuzzy: bool) -> list[str
         return [key]
     # Look-alikes are folded here, at query time, never in the stored key. One edit leaves either the
     # first half of the folded key or its second half untouched, so the database returns only plates
-    # that start or end like that half, a look-alike matching any character (``like_pattern``); the
-    # exact one-edit test on folded keys runs here on those few. Only the plate column is read (an
-    # index-only scan on ix_crossings_plate).
+    # that start or end like that half up to look-alikes: a cheap LIKE with ``_`` for each look-alike
+    # first, then the exact look-alike classes on the few rows that pass (``_near_half``); the exact
+    # one-edit test on folded keys runs here on those few. Only the plate column is read (an index-only
+    # scan on ix_crossings_plate).
     half = len(key) // 2
+    near = or_(_near_half(session, key[:half], at_start=True), _near_half(session, key[half:], at_start=False))
     candidates = session.scalars(
         select(Crossing.plate).distinct()
-        .where(Crossing.plate.is_not(None), func.length(Crossing.plate).between(len(key) - 1, len(key) + 1),
-               or_(Crossing.plate.like(like_pattern(key[:half]) + "%"),
-                   Crossing.plate.like("%" + like_pattern(key[half:]))))
+        .where(Crossing.plate.is_not(None), func.length(Crossing.plate).between(len(key) - 1, len(key) + 1), near)
     ).all()
     folded = fold_lookalikes(key)
     return sorted(p for p in candidates if p and within_one_edit(folded, fold_lookalikes(p)))
+
+
+def _near_half(session: Session, part: str, at_start: bool) -> ColumnElement[bool]:
+    """Plates that start (``at_start``) or end with ``part`` up to look-alikes: LIKE, then the classes
+    (``lookalike_pattern``) as a GLOB on SQLite or a regular expression on PostgreSQL."""
+    like = Crossing.plate.like(like_pattern(part) + "%" if at_start else "%" + like_pattern(part))
+    classes = lookalike_pattern(part)
+    if session.get_bind().dialect.name == "sqlite":
+        column = Crossing.plate if at_start else func.substr(Crossing.plate, -len(part))
+        exact = column.op("GLOB", is_comparison=True)(classes + "*" if at_start else classes)
+    else:
+        exact = Crossing.plate.op("~", is_comparison=True)("^" + classes if at_start else classes + "$")
+    return and_(like, exact)
 
 
 def list_crossings(session: Session, flt: CrossingFilter, since: datetime | None, until: datetime | None,
