@@ -16,6 +16,9 @@ Example::
 
 from __future__ import annotations
 
+from itertools import product
+from math import prod
+
 from gatewatch.contract import fold_lookalikes, lookalike_class, plate_key
 
 
@@ -45,6 +48,15 @@ def like_pattern(key: str) -> str:
     """A SQL ``LIKE`` pattern (without ``%``) that every text folding like ``key`` matches: each look-alike
     character becomes ``_``. Cheap to test on every row; ``lookalike_pattern`` then keeps the exact ones."""
     return "".join("_" if len(lookalike_class(ch)) > 1 else ch for ch in key)
+
+
+def lookalike_variants(key: str, limit: int) -> list[str] | None:
+    """Every text that folds like ``key`` (``'2O'`` -> ``['20', '2D', '2O', '2Q', 'Z0', ...]``), or ``None``
+    when there would be more than ``limit``."""
+    classes = [lookalike_class(ch) for ch in key]
+    if prod(len(c) for c in classes) > limit:
+        return None
+    return ["".join(chars) for chars in product(*classes)]
 
 
 def lookalike_pattern(key: str) -> str:

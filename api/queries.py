@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 
 from gatewatch.api.exceptions import BadQuery
 from gatewatch.api.models import Crossing
-from gatewatch.api.plates import like_pattern, lookalike_pattern, within_one_edit
+from gatewatch.api.plates import like_pattern, lookalike_pattern, lookalike_variants, within_one_edit
 from gatewatch.contract import fold_lookalikes, plate_key
 
 MAX_HOUR_BUCKETS = 24 * 400
 MAX_DAY_BUCKETS = 366 * 10
+MAX_LOOKALIKE_VARIANTS = 1024  # beyond this many spellings of a half plate, a regular expression is used
 
 
 @dataclass(frozen=True)
@@ -102,31 +103,41 @@ def matching_plates(session: Session, query_plate: str, fuzzy: bool) -> list[str
         return [key]
     # Look-alikes are folded here, at query time, never in the stored key. One edit leaves either the
     # first half of the folded key or its second half untouched, so the database returns only plates
-    # that start or end like that half up to look-alikes: a cheap LIKE with ``_`` for each look-alike
-    # first, then the exact look-alike classes on the few rows that pass (``_near_half``); the exact
-    # one-edit test on folded keys runs here on those few. Only the plate column is read (an index-only
-    # scan on ix_crossings_plate).
+    # that start or end like that half up to look-alikes (``_near_plates``); the exact one-edit test on
+    # folded keys runs here on those few.
     half = len(key) // 2
-    near = or_(_near_half(session, key[:half], at_start=True), _near_half(session, key[half:], at_start=False))
-    candidates = session.scalars(
-        select(Crossing.plate).distinct()
-        .where(Crossing.plate.is_not(None), func.length(Crossing.plate).between(len(key) - 1, len(key) + 1), near)
-    ).all()
+    candidates = _near_plates(session, key[:half], key[half:], len(key))
     folded = fold_lookalikes(key)
     return sorted(p for p in candidates if p and within_one_edit(folded, fold_lookalikes(p)))
 
 
-def _near_half(session: Session, part: str, at_start: bool) -> ColumnElement[bool]:
-    """Plates that start (``at_start``) or end with ``part`` up to look-alikes: LIKE, then the classes
-    (``lookalike_pattern``) as a GLOB on SQLite or a regular expression on PostgreSQL."""
-    like = Crossing.plate.like(like_pattern(part) + "%" if at_start else "%" + like_pattern(part))
-    classes = lookalike_pattern(part)
+def _near_plates(session: Session, head: str, tail: str, length: int) -> list[str]:
+    """Distinct stored plates of ``length`` +-1 characters that start with ``head`` or end with ``tail`` up
+    to look-alikes.
+
+    Each side is a cheap ``LIKE`` (``_`` for a look-alike) and, on the rows that pass, the exact look-alike
+    classes. SQLite first takes the distinct plates (an index-only scan of ix_crossings_plate, materialised)
+    and tests the classes as ``GLOB`` patterns on those; PostgreSQL filters the rows first and compares the
+    head and tail with every look-alike variant (``IN``, hashed; a regular expression beyond
+    ``MAX_LOOKALIKE_VARIANTS``).
+    """
     if session.get_bind().dialect.name == "sqlite":
-        column = Crossing.plate if at_start else func.substr(Crossing.plate, -len(part))
-        exact = column.op("GLOB", is_comparison=True)(classes + "*" if at_start else classes)
+        plates = (select(Crossing.plate).distinct().where(Crossing.plate.is_not(None))
+                  .cte("plates").prefix_with("MATERIALIZED"))
+        plate: ColumnElement[Any] = plates.c.plate
+        starts = plate.op("GLOB", is_comparison=True)(lookalike_pattern(head) + "*")
+        ends = func.substr(plate, -len(tail)).op("GLOB", is_comparison=True)(lookalike_pattern(tail))
+        query = select(plate)
     else:
-        exact = Crossing.plate.op("~", is_comparison=True)("^" + classes if at_start else classes + "$")
-    return and_(like, exact)
+        plate = Crossing.plate
+        heads, tails = lookalike_variants(head, MAX_LOOKALIKE_VARIANTS), lookalike_variants(tail, MAX_LOOKALIKE_VARIANTS)
+        starts = (func.left(plate, len(head)).in_(heads) if heads is not None
+                  else plate.op("~", is_comparison=True)("^" + lookalike_pattern(head)))
+        ends = (func.right(plate, len(tail)).in_(tails) if tails is not None
+                else plate.op("~", is_comparison=True)(lookalike_pattern(tail) + "$"))
+        query = select(plate).distinct().where(plate.is_not(None))
+    near = or_(and_(plate.like(like_pattern(head) + "%"), starts), and_(plate.like("%" + like_pattern(tail)), ends))
+    return [p for p in session.scalars(query.where(func.length(plate).between(length - 1, length + 1), near)) if p]
 
 
 def list_crossings(session: Session, flt: CrossingFilter, since: datetime | None, until: datetime | None,

@@ -86,9 +86,10 @@ def test_fuzzy_search_finds_exactly_what_the_one_edit_rule_allows(client: TestCl
     from gatewatch.api.queries import matching_plates
 
     stored = ["29C12345", "Z9CI2345", "29C1234", "29C123456", "29C12399", "77L12345", "77112345", "7711234",
-              "77L1234", "51F67890", "5IF67B9O", "51F6789", "D1F67890", "30A99988", "桂A12345", "桂A1234S"]
+              "77L1234", "51F67890", "5IF67B9O", "51F6789", "D1F67890", "30A99988", "桂A12345", "桂A1234S",
+              "0O0O0O0O0O0O0O0O0O0D", "0O0O0O0O0O0O0O0O0O0"]  # many spellings: the regular-expression path
     queries = ["29C12345", "2OC12345", "Z9C1234", "77L12345", "77I12345", "7712345", "5IF67890", "51F6789O",
-               "30A9998", "桂A12345", "桂AI2345", "51F-678.90", "X9C12345"]
+               "30A9998", "桂A12345", "桂AI2345", "51F-678.90", "X9C12345", "00000000000000000000", "QQQQQQQQQQQQQQQQQQQQQ"]
     events = [crossing(plate=p, track_id=i) for i, p in enumerate(stored)]
     assert post_events(client, env.key, events).status_code == 200
     with env.app.state.sessionmaker() as session:
