@@ -4,10 +4,10 @@ Its users are the outbox sender (``gatewatch.sinks.outbox``: events and evidence
 flagger (``gatewatch.vision.flags.holds``: ``holds()``), so both send the same key header, timeouts
 and TLS settings. Events go out in their wire form (``gatewatch.contract.wire_body``): the edge's
 local file paths stay on the edge. Each call either returns the API's answer or raises one of the
-``DeliveryError`` subclasses below, which tell the sender what to do: retry later (``TransientError``, ``AuthError``, ``ApiConfigError``; no sooner
-than a ``Retry-After`` the server sent with a 429 or 5xx), isolate an event the API fails on
-(``ServerFault``, a 500), set one event aside (``BatchRejected``, ``BatchConflict``), split the
-batch (``BatchTooLarge``) or set one image aside (``EvidenceRejected``).
+``DeliveryError`` subclasses below, which tell the sender what to do: retry later (``TransientError``,
+``AuthError``, ``ApiConfigError``; no sooner than a ``Retry-After`` the server sent with a 429 or 5xx),
+isolate an event the API fails on (``ServerFault``, a 500), set one event aside (``BatchRejected``,
+``BatchConflict``), split the batch (``BatchTooLarge``) or set one image aside (``EvidenceRejected``).
 
 Example::
 
