@@ -59,3 +59,15 @@ def test_edge_hold_match_and_api_fuzzy_search_agree_on_l() -> None:
     assert not fuzzy_match("77L12345", "7711234")  # L->1 plus a missing digit: two edits, not one
     assert fuzzy_match("77L12345", "77L1234")  # one missing digit
     assert fuzzy_match("29C12345", "Z9CI2345") and fuzzy_match("51F67890", "5IF67B9O")  # look-alikes still fold
+
+
+def test_a_plate_whose_key_would_not_fit_the_column_is_refused() -> None:
+    """'㍿' is one character but four once NFKC-normalised: the key the API stores must fit 32 characters."""
+    from pydantic import ValidationError
+
+    from gatewatch.contract import PLATE_MAX, PlateRead
+
+    assert len("㍿" * 8) <= PLATE_MAX < len(plate_key("㍿" * 9))
+    PlateRead(text="㍿" * 8, text_raw="r", confidence=0.5)
+    with pytest.raises(ValidationError, match="longer than 32"):
+        PlateRead(text="㍿" * 9, text_raw="r", confidence=0.5)
