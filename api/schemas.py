@@ -106,8 +106,8 @@ class Token(_Out):
 class UserIn(_In):
     """Create a user (admin only)."""
 
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=8, max_length=72)
+    username: Text = Field(min_length=1, max_length=64)
+    password: Text = Field(min_length=8, max_length=72)
     role: Literal["operator", "admin"] = "operator"
 
 
@@ -124,16 +124,16 @@ class UserOut(_Out):
 class PasswordChange(_In):
     """Change your own password: the current one, then the new one."""
 
-    current_password: str = Field(min_length=1, max_length=72)
-    new_password: str = Field(min_length=8, max_length=72)
+    current_password: Text = Field(min_length=1, max_length=72)
+    new_password: Text = Field(min_length=8, max_length=72)
 
 
 class KeyIn(_In):
     """Create an API key for an edge box (admin only)."""
 
-    gate: str = Field(min_length=1, max_length=64)
-    camera: str = Field("*", min_length=1, max_length=64, description="Camera id, or '*' for the whole gate.")
-    name: str = Field("", max_length=128)
+    gate: Text = Field(min_length=1, max_length=64)
+    camera: Text = Field("*", min_length=1, max_length=64, description="Camera id, or '*' for the whole gate.")
+    name: Text = Field("", max_length=128)
 
 
 class KeyOut(_Out):
