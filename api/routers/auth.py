@@ -82,7 +82,7 @@ async def sign_in(request: Request, form: Annotated[OAuth2PasswordRequestForm, D
         check_text(form.username[:MAX_FORM_TEXT])
         check_text(form.password[:MAX_FORM_TEXT])
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"username or password: {exc}") from None
+        raise HTTPException(422, f"username or password: {exc}") from None
     candidate = await run_in_threadpool(_admit, request, form.username)
     if candidate.attempt.retry_after_s is not None:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, THROTTLED,
