@@ -9,19 +9,18 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from gatewatch.api.app import create_app
 from gatewatch.api.auth import create_token, create_user, new_api_key
 from gatewatch.api.settings import Settings
+from tests.api.helpers import Env
 
 PG_HOST = os.environ.get("GATEWATCH_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("GATEWATCH_TEST_PG_PORT", "5432"))
@@ -57,25 +56,6 @@ def postgres_url() -> Iterator[str]:
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
-
-
-@dataclass
-class Env:
-    """A running app on one backend with ready-made credentials."""
-
-    backend: str
-    app: FastAPI
-    settings: Settings
-    admin: str
-    operator: str
-    key: str  # gate g1, camera cam-1
-    gate_key: str  # gate g1, every camera
-    other_key: str  # gate g2, camera cam-1
-    revoked_key: str
-
-    def bearer(self, role: str = "operator") -> dict[str, str]:
-        """Authorization header for the seeded operator or admin."""
-        return {"Authorization": f"Bearer {self.admin if role == 'admin' else self.operator}"}
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Env
 from sqlalchemy import create_engine
 
 from gatewatch.api.plates import fuzzy_match, normalise, plate_key
 from gatewatch.api.settings import Settings, load_settings
 from gatewatch.cli import main
 from gatewatch.errors import ConfigError
+from tests.api.helpers import Env
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
