@@ -276,7 +276,7 @@ def test_zero_byte_outbox(tmp_path: Path, api: ApiServer, api_key: str, capsys: 
 
 
 def test_full_disk_then_space_back(
-    small_disk: SmallDisk,  # noqa: F811
+    small_disk: SmallDisk,
     api: ApiServer,
     api_key: str,
 ) -> None:
