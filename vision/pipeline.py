@@ -37,6 +37,7 @@ from gatewatch.config import CameraConfig
 from gatewatch.events import CrossingEvent, FlagEvent
 from gatewatch.sinks import EventSink
 from gatewatch.vision.detector import Detector
+from gatewatch.vision.latency import LatencyHistogram
 from gatewatch.vision.lines import GateLine
 from gatewatch.vision.publish import EventBuilder, Publisher
 from gatewatch.vision.sources import Frame, FrameSource, Prefetcher
@@ -80,7 +81,7 @@ class RunSummary:
     expected_frames: int | None = None  # frames the file says it holds
     ended_early: bool = False  # the file stopped well before its stated length
     seconds: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list)
+    latencies: LatencyHistogram = field(default_factory=LatencyHistogram)  # per frame, in constant memory
     counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (lane, direction, class)
     flags: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, phase)
     model: dict[str, Any] = field(default_factory=dict)
@@ -92,7 +93,8 @@ class RunSummary:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
     def latency(self, q: float) -> float:
-        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else 0.0
+        """The ``q``-th percentile of per-frame latency in ms (within 0.5 %; 0 before the first frame)."""
+        return self.latencies.percentile(q)
 
     @property
     def crossings(self) -> int:
@@ -230,7 +232,7 @@ class GatePipeline:
                 result = self.process(frame)
                 last = frame
                 summary.frames += 1
-                summary.latencies_ms.append(result.latency_ms)
+                summary.latencies.add(result.latency_ms)
                 self._tally(summary, result.crossings, result.flags)
                 if writer:
                     writer.write(frame, result.tracks)
