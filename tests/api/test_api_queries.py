@@ -162,7 +162,6 @@ def test_fuzzy_prefilter_misses_no_one_edit_plate(client: TestClient, env: Env) 
     import uuid
 
     from gatewatch.api.models import Crossing
-    from gatewatch.api.plates import plate_key
     from gatewatch.api.queries import matching_plates
 
     base = "29C12345"
@@ -172,7 +171,7 @@ def test_fuzzy_prefilter_misses_no_one_edit_plate(client: TestClient, env: Env) 
         session.add_all(
             Crossing(event_id=str(uuid.uuid4()), gate="g1", camera="cam-1", lane="l", direction="entry",
                      vehicle_class="truck", frame_time=T0, hour=0, track_id=1, confidence=0.9,
-                     plate=plate, plate_key=plate_key(plate))
+                     plate=plate)
             for plate in near | far | {base}
         )
         session.commit()

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from gatewatch.events import parse_event
+from gatewatch.contract import parse_event
 from gatewatch.sinks.salvage import damage_of
 
 from .errors import OutboxError
