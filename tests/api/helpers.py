@@ -1,7 +1,8 @@
-"""Helpers for the API tests: the app-on-a-backend record, builders of real events, a uvicorn API."""
+"""Helpers for the API tests: the app-on-a-backend record, the PostgreSQL admin connection, real events, a uvicorn API."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -13,6 +14,22 @@ from gatewatch.api.settings import Settings
 from gatewatch.events import CrossingEvent, FlagEvent, PlateRead
 
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)  # 08:00 in Asia/Ho_Chi_Minh
+PG_HOST = os.environ.get("GATEWATCH_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("GATEWATCH_TEST_PG_PORT", "5432"))
+
+
+def pg_admin() -> tuple[Any, str]:
+    """An autocommit connection to the local server's maintenance DB, and the user that worked."""
+    import psycopg
+
+    last: Exception | None = None
+    for user in ("postgres", "root", os.environ.get("USER", "postgres")):
+        try:
+            return psycopg.connect(host=PG_HOST, port=PG_PORT, user=user, dbname="postgres",
+                                   autocommit=True, connect_timeout=3), user
+        except psycopg.OperationalError as exc:
+            last = exc
+    raise ConnectionError(str(last))
 
 
 @dataclass
