@@ -6,14 +6,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from api_helpers import T0, crossing, flag_event, post_events
-from conftest import Env
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from gatewatch.api.models import Crossing, Event, Flag
 from gatewatch.contract import EDGE_LOCAL_FIELDS, HoldsForEdge, plate_key
 from gatewatch.vision.flags.holds import HoldList, normalize_plate
+from tests.api.helpers import T0, Env, crossing, flag_event, post_events
 
 PLATE_TEXTS = ["77L12345", "77l-123.45", "51F-123.45", "29A 12345", "桂A12345", "桂a·123 45", "７７Ｌ１２３４５",
                "7711234", "77L1234"]

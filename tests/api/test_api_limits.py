@@ -11,9 +11,9 @@ import uuid
 from typing import Any
 
 import pytest
-from api_helpers import crossing, flag_event
-from conftest import Env
 from fastapi.testclient import TestClient
+
+from tests.api.helpers import Env, crossing, flag_event
 
 URL = "/api/v1/events"
 FLAG_ID = "5a0e6c1e-8f0e-4d5e-9a59-3f9f7d3c2b11"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import PG_HOST, PG_PORT, _pg_admin
 
 from gatewatch.api.db import alembic_config, upgrade
+from tests.api.helpers import PG_HOST, PG_PORT, pg_admin
 
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
 TS = sa.DateTime(timezone=True)
@@ -27,7 +27,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine
         engine.dispose()
         return
     try:
-        admin, user = _pg_admin()
+        admin, user = pg_admin()
     except ConnectionError as exc:
         pytest.skip(f"no PostgreSQL server answers on {PG_HOST}:{PG_PORT}: {exc}")
     name = f"gatewatch_mig_{secrets.token_hex(4)}"

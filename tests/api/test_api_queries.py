@@ -6,9 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from api_helpers import T0, crossing, post_events
-from conftest import Env
 from fastapi.testclient import TestClient
+
+from tests.api.helpers import T0, Env, crossing, post_events
 
 DAY = {"since": "2026-11-24T00:00:00", "until": "2026-11-25T00:00:00"}  # local (Asia/Ho_Chi_Minh) day
 

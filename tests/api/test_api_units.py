@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Env
 from sqlalchemy import create_engine
 
 from gatewatch.api.plates import fuzzy_match
@@ -13,6 +12,7 @@ from gatewatch.api.settings import Settings, load_settings
 from gatewatch.cli import main
 from gatewatch.contract import fold_lookalikes, plate_key
 from gatewatch.errors import ConfigError
+from tests.api.helpers import Env
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
