@@ -1,5 +1,8 @@
-"""Batch ingest: validate every event with the edge box's own models, then store all or nothing.
+"""Batch ingest: validate every event with the contract's models (the edge's own), then store all or nothing.
 
+Events are stored in their wire form: the edge-local file paths an older edge may still send
+(``crop_path``, ``snapshot_path``, ``plate.crop_path``) are accepted, ignored and never stored.
+Plates are stored as the contract's key (``plate_key``), the one the edge matches its hold list on.
 Crossings go to ``crossings``; flag start / update / end events fold into one ``flags`` row per
 ``flag_id`` (only from that flag's gate, camera and kind). Every event is also kept in ``events``
 under its ``event_id``, which makes a repeated event a no-op; the same id with other content is a
@@ -27,9 +30,17 @@ from sqlalchemy.orm import Session
 
 from gatewatch.api.auth import key_allows
 from gatewatch.api.exceptions import EventConflict, InvalidEvent, OutOfScope
-from gatewatch.api.models import ApiKey, Crossing, Event, Flag, utcnow
-from gatewatch.api.plates import normalise, plate_key
-from gatewatch.events import CrossingEvent, FlagEvent, gate_event_adapter
+from gatewatch.api.models import ApiKey, Crossing, Flag, utcnow
+from gatewatch.api.models import Event as EventRow
+from gatewatch.contract import (
+    CrossingEvent,
+    Event,
+    FlagEvent,
+    event_adapter,
+    plate_key,
+    strip_edge_local,
+    wire_dict,
+)
 
 PHASE_ORDER = {"start": 0, "update": 1, "end": 2}
 STORE_ATTEMPTS = 4
@@ -57,20 +68,20 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
-def validate_batch(items: Sequence[Any], key: ApiKey) -> list[CrossingEvent | FlagEvent]:
-    """Parse every item with ``gate_event_adapter`` and check it is in the key's scope.
+def validate_batch(items: Sequence[Any], key: ApiKey) -> list[Event]:
+    """Parse every item with the contract's ``event_adapter`` and check it is in the key's scope.
 
     Raises ``InvalidEvent`` (index, event id, why) for the first bad event and
     ``OutOfScope`` for the first event of another gate or camera.
     """
-    events: list[CrossingEvent | FlagEvent] = []
+    events: list[Event] = []
     for index, item in enumerate(items):
         raw_id = item.get("event_id") if isinstance(item, dict) else None
         raw_id = raw_id if isinstance(raw_id, str) else None
         if not isinstance(item, dict):
             raise InvalidEvent(index, None, f"event must be a JSON object, got {type(item).__name__}")
         try:
-            event = gate_event_adapter.validate_python(item)
+            event = event_adapter.validate_python(item)
         except ValidationError as exc:
             raise InvalidEvent(index, raw_id, describe_validation_error(exc)) from None
         if not key_allows(key, event.gate, event.camera):
@@ -82,13 +93,12 @@ def validate_batch(items: Sequence[Any], key: ApiKey) -> list[CrossingEvent | Fl
     return events
 
 
-def _event_row(event: CrossingEvent | FlagEvent, now: Any) -> dict[str, Any]:
-    is_flag = isinstance(event, FlagEvent)
+def _event_row(event: Event, now: Any) -> dict[str, Any]:
+    flag_id, phase = (str(event.flag_id), event.phase) if isinstance(event, FlagEvent) else (None, None)
     return {
         "event_id": str(event.event_id), "kind": event.kind, "gate": event.gate, "camera": event.camera,
-        "frame_time": event.frame_time, "received_at": now,
-        "flag_id": str(event.flag_id) if is_flag else None, "phase": event.phase if is_flag else None,
-        "payload": event.model_dump(mode="json"),
+        "frame_time": event.frame_time, "received_at": now, "flag_id": flag_id, "phase": phase,
+        "payload": wire_dict(event),  # no edge-local paths
     }
 
 
@@ -99,12 +109,12 @@ def _utc(value: datetime) -> datetime:
 def _crossing_row(event: CrossingEvent) -> dict[str, Any]:
     plate = event.plate
     frame_time = _utc(event.frame_time)
-    text = normalise(plate.text) if plate else None
+    text = plate_key(plate.text) if plate else None
     return {
         "event_id": str(event.event_id), "gate": event.gate, "camera": event.camera, "lane": event.lane,
         "direction": event.direction, "vehicle_class": event.vehicle_class, "frame_time": frame_time,
         "hour": int(frame_time.timestamp() // 3600), "track_id": event.track_id,
-        "confidence": event.confidence, "plate": text or None, "plate_key": plate_key(text) if text else None,
+        "confidence": event.confidence, "plate": text or None,
         "plate_raw": plate.text_raw if plate else None, "plate_confidence": plate.confidence if plate else None,
         "plate_country": plate.country if plate else None,
     }
@@ -116,7 +126,7 @@ def fold_flag(flag: Flag | None, event: FlagEvent) -> Flag:
     ``started_at`` keeps the earliest start; later events update plate, duration and
     phase; ``end`` sets ``ended_at`` and the final duration. Review status is untouched.
     """
-    plate = normalise(event.plate.text) if event.plate else None
+    plate = plate_key(event.plate.text) if event.plate else None
     frame_time, started_at = _utc(event.frame_time), _utc(event.started_at)
     if flag is None:
         flag = Flag(
@@ -134,7 +144,7 @@ def fold_flag(flag: Flag | None, event: FlagEvent) -> Flag:
             if value is not None:
                 setattr(flag, name, value)
         if plate:
-            flag.plate, flag.plate_key = plate, plate_key(plate)
+            flag.plate = plate
         if event.details:
             flag.details = {**(flag.details or {}), **event.details}
     if flag.phase != "end" and (newest or event.phase == "end"):
@@ -150,31 +160,22 @@ def fold_flag(flag: Flag | None, event: FlagEvent) -> Flag:
 def _begin_write(session: Session) -> None:
     """Take the write lock up front on SQLite (``BEGIN IMMEDIATE``): concurrent batches fold one after another."""
     connection = session.connection()
-    if connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:
+    driver: Any = connection.connection.driver_connection
+    if connection.dialect.name == "sqlite" and not driver.in_transaction:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _canonical(payload: dict[str, Any]) -> dict[str, Any]:
-    """A stored payload as the contract dumps it today (falls back to the payload as stored)."""
-    try:
-        return gate_event_adapter.validate_python(payload).model_dump(mode="json")
-    except ValidationError:
-        return payload
+    """A stored payload in the wire form the contract dumps today (falls back to the payload as stored).
 
-
-EDGE_LOCAL_FIELDS = ("crop_path", "snapshot_path")
-
-
-def _comparable(payload: dict[str, Any]) -> dict[str, Any]:
-    """A payload without the edge's local file paths, which mean nothing here and differ between runs.
-
-    A replayed file (same deterministic event ids) written to another crops folder is the same
-    crossing, not a conflict.
+    The wire form has no edge-local paths (rows stored before 0004 had them; they mean nothing here and
+    differ between runs), so a replayed file written to another crops folder is the same crossing, not
+    a conflict.
     """
-    out = {k: v for k, v in payload.items() if k not in EDGE_LOCAL_FIELDS}
-    if isinstance(out.get("plate"), dict):
-        out["plate"] = {k: v for k, v in out["plate"].items() if k not in EDGE_LOCAL_FIELDS}
-    return out
+    try:
+        return wire_dict(event_adapter.validate_python(payload))
+    except ValidationError:
+        return strip_edge_local(payload)
 
 
 def _differences(stored: dict[str, Any], sent: dict[str, Any]) -> str:
@@ -183,14 +184,14 @@ def _differences(stored: dict[str, Any], sent: dict[str, Any]) -> str:
     return "; ".join(f"{n}: {stored.get(n)!r:.200} -> {sent.get(n)!r:.200}" for n in names if stored.get(n) != sent.get(n))
 
 
-def _conflict(index: int, event: CrossingEvent | FlagEvent, why: str, stored: dict[str, Any],
+def _conflict(index: int, event: Event, why: str, stored: dict[str, Any],
               sent: dict[str, Any]) -> EventConflict:
     log.warning("ingest conflict, batch refused: event %s (index %d, gate %r camera %r) %s; differences: %s",
                 event.event_id, index, event.gate, event.camera, why, _differences(stored, sent))
     return EventConflict(index, str(event.event_id), CONFLICT_MESSAGE)
 
 
-def _store(session: Session, events: Sequence[CrossingEvent | FlagEvent]) -> IngestOutcome:
+def _store(session: Session, events: Sequence[Event]) -> IngestOutcome:
     _begin_write(session)
     flag_ids = sorted({str(e.flag_id) for e in events if isinstance(e, FlagEvent)})
     flags: dict[str, Flag] = {}
@@ -199,9 +200,9 @@ def _store(session: Session, events: Sequence[CrossingEvent | FlagEvent]) -> Ing
         flags.update((f.flag_id, f) for f in session.scalars(
             select(Flag).where(Flag.flag_id.in_(chunk)).order_by(Flag.flag_id)
             .with_for_update().execution_options(populate_existing=True)))
-    unique: dict[str, tuple[int, CrossingEvent | FlagEvent, dict[str, Any]]] = {}
+    unique: dict[str, tuple[int, Event, dict[str, Any]]] = {}
     for index, event in enumerate(events):
-        dumped = _comparable(event.model_dump(mode="json"))
+        dumped = wire_dict(event)
         first = unique.setdefault(str(event.event_id), (index, event, dumped))
         if first[2] != dumped:
             raise _conflict(index, event, "repeated in the batch with other content", first[2], dumped)
@@ -210,9 +211,9 @@ def _store(session: Session, events: Sequence[CrossingEvent | FlagEvent]) -> Ing
     for start in range(0, len(ids), 900):
         chunk = ids[start:start + 900]
         for event_id, payload in session.execute(
-                select(Event.event_id, Event.payload).where(Event.event_id.in_(chunk))):
+                select(EventRow.event_id, EventRow.payload).where(EventRow.event_id.in_(chunk))):
             index, event, dumped = unique[event_id]
-            stored = _comparable(_canonical(payload))
+            stored = _canonical(payload)
             if stored != dumped:
                 raise _conflict(index, event, "already stored with other content", stored, dumped)
             existing.add(event_id)
@@ -220,7 +221,7 @@ def _store(session: Session, events: Sequence[CrossingEvent | FlagEvent]) -> Ing
     now = utcnow()
     by_kind: dict[str, int] = {}
     if new:
-        session.execute(insert(Event), [_event_row(event, now) for _, event in new])
+        session.execute(insert(EventRow), [_event_row(event, now) for _, event in new])
         crossings = [_crossing_row(e) for _, e in new if isinstance(e, CrossingEvent)]
         if crossings:
             session.execute(insert(Crossing), crossings)
@@ -250,7 +251,7 @@ def _retryable(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
 
 
-def store_batch(session: Session, events: Sequence[CrossingEvent | FlagEvent]) -> IngestOutcome:
+def store_batch(session: Session, events: Sequence[Event]) -> IngestOutcome:
     """Store new events in one transaction; duplicates (same ``event_id``, same content) are counted and skipped.
 
     Flag rows are folded under a lock (``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE``

@@ -26,7 +26,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 
 from gatewatch.api.settings import Settings
-from gatewatch.events import MAX_EVENT_BYTES
+from gatewatch.contract import MAX_EVENT_BYTES
 
 SMALL_BODY_BYTES = 64 * 1024
 _EVIDENCE_PATH = re.compile(r"^/api/v1/events/[^/]+/evidence/[^/]+/?$")

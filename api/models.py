@@ -1,7 +1,8 @@
 """Table models (SQLAlchemy 2). Request and response shapes live in ``schemas.py``.
 
-Times are aware UTC datetimes on both backends (``UTCDateTime``). Plates are stored
-normalised (``plates.normalise``) with a confusion-folded ``plate_key`` for fuzzy search.
+Times are aware UTC datetimes on both backends (``UTCDateTime``). Plates are stored as the
+contract's key (``gatewatch.contract.plate_key``, nothing folded); fuzzy search folds look-alikes
+at query time (``gatewatch.api.plates``). Event payloads hold no edge-local file paths.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ class ApiKey(Base):
 
 
 class Event(Base):
-    """Every event as received, crossing or flag phase; ``event_id`` makes ingest idempotent."""
+    """Every event as received (wire form: no edge-local paths), crossing or flag phase; ``event_id`` makes
+    ingest idempotent."""
 
     __tablename__ = "events"
     __table_args__ = (Index("ix_events_flag_id", "flag_id"),)
@@ -94,7 +96,6 @@ class Crossing(Base):
         Index("ix_crossings_gate_hour", "gate", "hour"),
         Index("ix_crossings_frame_time", "frame_time"),
         Index("ix_crossings_plate", "plate"),
-        Index("ix_crossings_plate_key", "plate_key"),
     )
 
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -108,7 +109,6 @@ class Crossing(Base):
     track_id: Mapped[int] = mapped_column(Integer)
     confidence: Mapped[float] = mapped_column(Float)
     plate: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    plate_key: Mapped[str | None] = mapped_column(String(32), nullable=True)
     plate_raw: Mapped[str | None] = mapped_column(String(64), nullable=True)
     plate_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     plate_country: Mapped[str | None] = mapped_column(String(8), nullable=True)
@@ -129,7 +129,6 @@ class Flag(Base):
     track_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     vehicle_class: Mapped[str | None] = mapped_column(String(32), nullable=True)
     plate: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    plate_key: Mapped[str | None] = mapped_column(String(32), nullable=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_event_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

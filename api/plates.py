@@ -1,30 +1,25 @@
-"""Plate text: normalisation (no separators, upper case) and fuzzy matching.
+"""Fuzzy plate search: which stored plate keys an operator's query may mean.
 
-Readers confuse look-alike characters (O/0, I/1, B/8 ...) and drop or misread one
-character. ``plate_key`` folds look-alikes onto one symbol; ``fuzzy_match`` then allows one
-edit (substitution, insertion, deletion) between keys.
+Plates are stored as the contract's key (``gatewatch.contract.plate_key``), the same key the edge
+matches its hold list on; the key itself never folds anything. Readers confuse look-alike
+characters (O/0, I/1, B/8 ...; never L/1, L is a Vietnamese series letter) and drop or misread one
+character, so fuzzy search folds look-alikes at query time (``fold_lookalikes``) on both the query
+and each candidate, then allows one edit (substitution, insertion, deletion) between them.
 
 Example::
 
-    >>> normalise("29C-123.45")
-    '29C12345'
     >>> fuzzy_match("29C12345", "29CI2345"), fuzzy_match("29C12345", "29C1234")
     (True, True)
+    >>> fuzzy_match("77L12345", "7711234")   # L is a letter: two edits
+    False
 """
 
 from __future__ import annotations
 
-CONFUSIONS = str.maketrans({"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "B": "8", "S": "5", "Z": "2", "G": "6"})
+from itertools import product
+from math import prod
 
-
-def normalise(text: str) -> str:
-    """Upper case, letters and digits only ('29C-123.45' -> '29C12345'); keeps CJK letters."""
-    return "".join(ch for ch in text.upper() if ch.isalnum())
-
-
-def plate_key(text: str) -> str:
-    """Normalised text with look-alike characters folded (O->0, I->1, B->8, S->5, Z->2, G->6, D/Q->0, L->1)."""
-    return normalise(text).translate(CONFUSIONS)
+from gatewatch.contract import fold_lookalikes, lookalike_class, plate_key
 
 
 def within_one_edit(a: str, b: str) -> bool:
@@ -46,4 +41,26 @@ def within_one_edit(a: str, b: str) -> bool:
 
 def fuzzy_match(query: str, plate: str) -> bool:
     """True when two plates are the same up to look-alikes and one wrong or missing character."""
-    return within_one_edit(plate_key(query), plate_key(plate))
+    return within_one_edit(fold_lookalikes(plate_key(query)), fold_lookalikes(plate_key(plate)))
+
+
+def like_pattern(key: str) -> str:
+    """A SQL ``LIKE`` pattern (without ``%``) that every text folding like ``key`` matches: each look-alike
+    character becomes ``_``. Cheap to test on every row; ``lookalike_pattern`` then keeps the exact ones."""
+    return "".join("_" if len(lookalike_class(ch)) > 1 else ch for ch in key)
+
+
+def lookalike_variants(key: str, limit: int) -> list[str] | None:
+    """Every text that folds like ``key`` (``'2O'`` -> ``['20', '2D', '2O', '2Q', 'Z0', ...]``), or ``None``
+    when there would be more than ``limit``."""
+    classes = [lookalike_class(ch) for ch in key]
+    if prod(len(c) for c in classes) > limit:
+        return None
+    return ["".join(chars) for chars in product(*classes)]
+
+
+def lookalike_pattern(key: str) -> str:
+    """A pattern matching exactly the texts that fold like ``key``: each look-alike character becomes its
+    class (``'29C1'`` -> ``'[2Z]9C[1I]'``). The same text is a SQLite ``GLOB`` pattern and a PostgreSQL
+    regular expression (keys are letters and digits only, so nothing needs escaping)."""
+    return "".join(f"[{cls}]" if len(cls := lookalike_class(ch)) > 1 else ch for ch in key)

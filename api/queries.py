@@ -16,15 +16,17 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from gatewatch.api.exceptions import BadQuery
 from gatewatch.api.models import Crossing
-from gatewatch.api.plates import normalise, plate_key, within_one_edit
+from gatewatch.api.plates import like_pattern, lookalike_pattern, lookalike_variants, within_one_edit
+from gatewatch.contract import fold_lookalikes, plate_key
 
 MAX_HOUR_BUCKETS = 24 * 400
 MAX_DAY_BUCKETS = 366 * 10
+MAX_LOOKALIKE_VARIANTS = 1024  # beyond this many spellings of a half plate, a regular expression is used
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def counts(session: Session, flt: CrossingFilter, since: datetime, until: dateti
     query = flt.apply(select(Crossing.hour, func.count()).where(Crossing.hour >= h0, Crossing.hour < h1))
     if since.timestamp() % 3600 or until.timestamp() % 3600:
         query = query.where(Crossing.frame_time >= since, Crossing.frame_time < until)
-    per_hour = dict(session.execute(query.group_by(Crossing.hour)).all())
+    per_hour: dict[int, int] = dict(session.execute(query.group_by(Crossing.hour)).all())
     if bucket == "hour":
         return [(datetime.fromtimestamp(h * 3600, timezone.utc), int(per_hour.get(h, 0))) for h in range(h0, h1)]
     per_day: dict[datetime, int] = {}
@@ -93,28 +95,49 @@ def counts(session: Session, flt: CrossingFilter, since: datetime, until: dateti
 
 
 def matching_plates(session: Session, query_plate: str, fuzzy: bool) -> list[str]:
-    """Stored plates equal to ``query_plate`` (normalised), or within one edit up to look-alikes."""
-    text = normalise(query_plate)
-    if not text:
+    """Stored plates equal to ``query_plate``'s key, or (``fuzzy``) within one edit of it up to look-alikes."""
+    key = plate_key(query_plate)
+    if not key:
         raise BadQuery("plate must contain letters or digits")
     if not fuzzy:
-        return [text]
-    key = plate_key(text)
-    # One edit leaves either the first half of the key or its second half untouched, so the database
-    # returns only keys that start with the one or end with the other (keys are letters and digits:
-    # nothing to escape in LIKE); the exact one-edit test runs here on those few.
-    # Only the key column is read (an index-only scan on ix_crossings_plate_key), then the plates of the
-    # keys that pass are looked up through the same index.
+        return [key]
+    # Look-alikes are folded here, at query time, never in the stored key. One edit leaves either the
+    # first half of the folded key or its second half untouched, so the database returns only plates
+    # that start or end like that half up to look-alikes (``_near_plates``); the exact one-edit test on
+    # folded keys runs here on those few.
     half = len(key) // 2
-    keys = session.scalars(
-        select(Crossing.plate_key).distinct()
-        .where(Crossing.plate_key.is_not(None), func.length(Crossing.plate_key).between(len(key) - 1, len(key) + 1),
-               or_(Crossing.plate_key.like(key[:half] + "%"), Crossing.plate_key.like("%" + key[half:])))
-    ).all()
-    near = [k for k in keys if within_one_edit(key, k)]
-    if not near:
-        return []
-    return sorted(p for p in session.scalars(select(Crossing.plate).distinct().where(Crossing.plate_key.in_(near))) if p)
+    candidates = _near_plates(session, key[:half], key[half:], len(key))
+    folded = fold_lookalikes(key)
+    return sorted(p for p in candidates if p and within_one_edit(folded, fold_lookalikes(p)))
+
+
+def _near_plates(session: Session, head: str, tail: str, length: int) -> list[str]:
+    """Distinct stored plates of ``length`` +-1 characters that start with ``head`` or end with ``tail`` up
+    to look-alikes.
+
+    Each side is a cheap ``LIKE`` (``_`` for a look-alike) and, on the rows that pass, the exact look-alike
+    classes. SQLite first takes the distinct plates (an index-only scan of ix_crossings_plate, materialised)
+    and tests the classes as ``GLOB`` patterns on those; PostgreSQL filters the rows first and compares the
+    head and tail with every look-alike variant (``IN``, hashed; a regular expression beyond
+    ``MAX_LOOKALIKE_VARIANTS``).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        plates = (select(Crossing.plate).distinct().where(Crossing.plate.is_not(None))
+                  .cte("plates").prefix_with("MATERIALIZED"))
+        plate: ColumnElement[Any] = plates.c.plate
+        starts = plate.op("GLOB", is_comparison=True)(lookalike_pattern(head) + "*")
+        ends = func.substr(plate, -len(tail)).op("GLOB", is_comparison=True)(lookalike_pattern(tail))
+        query = select(plate)
+    else:
+        plate = Crossing.plate
+        heads, tails = lookalike_variants(head, MAX_LOOKALIKE_VARIANTS), lookalike_variants(tail, MAX_LOOKALIKE_VARIANTS)
+        starts = (func.left(plate, len(head)).in_(heads) if heads is not None
+                  else plate.op("~", is_comparison=True)("^" + lookalike_pattern(head)))
+        ends = (func.right(plate, len(tail)).in_(tails) if tails is not None
+                else plate.op("~", is_comparison=True)(lookalike_pattern(tail) + "$"))
+        query = select(plate).distinct().where(plate.is_not(None))
+    near = or_(and_(plate.like(like_pattern(head) + "%"), starts), and_(plate.like("%" + like_pattern(tail)), ends))
+    return [p for p in session.scalars(query.where(func.length(plate).between(length - 1, length + 1), near)) if p]
 
 
 def list_crossings(session: Session, flt: CrossingFilter, since: datetime | None, until: datetime | None,

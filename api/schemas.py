@@ -1,4 +1,8 @@
-"""Request and response shapes (separate from the table models)."""
+"""Request and response shapes (separate from the table models).
+
+What crosses the wire to and from edge boxes (events, the hold list) is not declared here but in
+``gatewatch.contract``, which the edge uses too.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,13 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from gatewatch.api.plates import normalise
-from gatewatch.events import INT32_MAX, check_free_text, check_text, check_time
+from gatewatch.contract import (
+    INT32_MAX,
+    check_free_text,
+    check_text,
+    check_time,
+    plate_key,
+)
 
 MAX_AGE_S = 100 * 365.25 * 86400  # flag age filters: a century, in seconds
 MAX_OFFSET = INT32_MAX  # page offsets
@@ -57,20 +66,6 @@ class EvidenceStored(_Out):
     bytes: int
 
 
-class HoldForEdge(_Out):
-    """One active hold-list entry, as an edge box sees it."""
-
-    plate: str
-    reason: str
-    until: datetime | None
-
-
-class HoldsForEdge(_Out):
-    """Active hold-list entries for the caller's gate."""
-
-    holds: list[HoldForEdge]
-
-
 class HoldIn(_In):
     """Put a plate on the hold list."""
 
@@ -80,8 +75,8 @@ class HoldIn(_In):
     gate: Text | None = Field(None, max_length=64, description="Only this gate; none: every gate.")
 
     def plate_normalised(self) -> str:
-        """The plate without separators."""
-        return normalise(self.plate)
+        """The plate's key (``gatewatch.contract.plate_key``), as stored and as the edge matches it."""
+        return plate_key(self.plate)
 
 
 class HoldOut(_Out):
@@ -111,8 +106,8 @@ class Token(_Out):
 class UserIn(_In):
     """Create a user (admin only)."""
 
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=8, max_length=72)
+    username: Text = Field(min_length=1, max_length=64)
+    password: Text = Field(min_length=8, max_length=72)
     role: Literal["operator", "admin"] = "operator"
 
 
@@ -129,16 +124,16 @@ class UserOut(_Out):
 class PasswordChange(_In):
     """Change your own password: the current one, then the new one."""
 
-    current_password: str = Field(min_length=1, max_length=72)
-    new_password: str = Field(min_length=8, max_length=72)
+    current_password: Text = Field(min_length=1, max_length=72)
+    new_password: Text = Field(min_length=8, max_length=72)
 
 
 class KeyIn(_In):
     """Create an API key for an edge box (admin only)."""
 
-    gate: str = Field(min_length=1, max_length=64)
-    camera: str = Field("*", min_length=1, max_length=64, description="Camera id, or '*' for the whole gate.")
-    name: str = Field("", max_length=128)
+    gate: Text = Field(min_length=1, max_length=64)
+    camera: Text = Field("*", min_length=1, max_length=64, description="Camera id, or '*' for the whole gate.")
+    name: Text = Field("", max_length=128)
 
 
 class KeyOut(_Out):

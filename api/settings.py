@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     max_batch_events: int = Field(500, ge=1, le=100_000, description="Most events one ingest batch may hold.")
     max_upload_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="Largest evidence image accepted.")
     max_body_bytes: int | None = Field(
-        None, ge=1024, description="Largest ingest body; none: max_batch_events x gatewatch.events.MAX_EVENT_BYTES + 64 KiB."
+        None, ge=1024, description="Largest ingest body; none: max_batch_events x gatewatch.contract.MAX_EVENT_BYTES + 64 KiB."
     )
     timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time zone for day buckets and 'today'.")
     migrate_on_start: bool = Field(True, description="Run Alembic migrations to head when the app is built.")

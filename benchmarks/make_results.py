@@ -17,7 +17,7 @@ PARTS = [  # file, section title
     ("plates_audit.md", "Plate labels: audited sample of misses (`benchmarks/label_audit.py`)"),
     ("flags.md", "Empty-truck check (`benchmarks/empty_trucks.py`)"),
     ("api.md", "Gate API load (`benchmarks/api_load.py`)"),
-    ("faults.md", "Fault matrix (`tests/delivery/test_fault_matrix.py`)"),
+    ("faults.md", "Fault matrix (`tests/sinks/test_fault_matrix.py`)"),
     ("soak.md", "Soak: memory and delivery over a long run (`benchmarks/soak.py`)"),
 ]
 INTRO = """# Benchmark results
@@ -27,7 +27,7 @@ All figures below come from real runs of the scripts named in each section, on t
 shared the CPU during some runs; each section says so where it applies. Rebuild this file with
 `python benchmarks/make_results.py` after re-running a benchmark.
 
-Delivery (outbox) fault-test figures are printed by `pytest tests/delivery/test_fault.py -s`
+Delivery (outbox) fault-test figures are printed by `pytest tests/sinks/test_fault.py -s`
 and recorded in `gatewatch/sinks/README.md`.
 """
 

@@ -24,7 +24,7 @@ from gatewatch.models.preprocess import letterbox
 log = logging.getLogger(__name__)
 
 # Largest mean change of a live anchor's best class score (INT8 vs fp32) a detector build may show.
-# 0.095 on 24 frames and lower on the default 72 (AVX2 CPU without VNNI; tests/edge/test_models.py).
+# 0.095 on 24 frames and lower on the default 72 (AVX2 CPU without VNNI; tests/models/test_models.py).
 DETECTOR_INT8_TOLERANCE = 0.12
 DETECTOR_INT8_MEASURE = "mean abs class-score change vs fp32"
 # Largest share of time steps whose best class differs from fp32 a recogniser build may show.

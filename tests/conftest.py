@@ -1,4 +1,4 @@
-"""Shared fixtures: the shared assets (skipped cleanly when absent) and model sessions."""
+"""Fixtures for every test folder: the shared assets (skipped cleanly when absent) and model sessions."""
 
 from __future__ import annotations
 
@@ -39,3 +39,11 @@ def vehicle_detector(vehicle_model):
     from gatewatch.vision.detector import YoloDetector
 
     return YoloDetector(vehicle_model, classes=["car", "truck", "bus", "motorcycle"])
+
+
+@pytest.fixture(scope="session")
+def plates_dir() -> Path:
+    """The shared plate crops and photos (plate tests and the plate benchmark's split tests)."""
+    if ASSETS is None or not (ASSETS / "plates").is_dir():
+        pytest.skip("shared plate assets not found (../shared/assets/plates; set GATEWATCH_ASSET_DIR)")
+    return ASSETS / "plates"

@@ -18,11 +18,13 @@ from gatewatch.api.deps import OperatorDep, SessionDep
 from gatewatch.api.login_throttle import Attempt
 from gatewatch.api.models import User
 from gatewatch.api.schemas import Token
+from gatewatch.contract.limits import check_text
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 WRONG = "wrong username or password"
 THROTTLED = "too many failed sign-ins; try again later"
+MAX_FORM_TEXT = 1024  # the form parser caps the body; this bounds the character check
 T = TypeVar("T")
 
 
@@ -76,6 +78,11 @@ async def run_bcrypt(request: Request, fn: Callable[..., T], *args: object) -> T
 })
 async def sign_in(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
     """Exchange username and password (form fields) for a bearer token."""
+    try:  # no stored name or password holds a control character (NUL would also fail on PostgreSQL)
+        check_text(form.username[:MAX_FORM_TEXT])
+        check_text(form.password[:MAX_FORM_TEXT])
+    except ValueError as exc:
+        raise HTTPException(422, f"username or password: {exc}") from None
     candidate = await run_in_threadpool(_admit, request, form.username)
     if candidate.attempt.retry_after_s is not None:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, THROTTLED,

@@ -8,7 +8,6 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from gatewatch.api.deps import OperatorDep, SessionDep, SettingsDep
 from gatewatch.api.exceptions import BadQuery
-from gatewatch.api.plates import normalise
 from gatewatch.api.queries import (
     CrossingFilter,
     as_utc,
@@ -29,6 +28,7 @@ from gatewatch.api.schemas import (
     VehicleHistory,
     Visit,
 )
+from gatewatch.contract import plate_key
 
 router = APIRouter(prefix="/api/v1", tags=["crossings"])
 
@@ -92,9 +92,9 @@ def vehicle_history(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     rows, visits = history(session, plates)
     if not rows:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no crossings for plate {normalise(plate)!r}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no crossings for plate {plate_key(plate)!r}")
     return VehicleHistory(
-        plate=normalise(plate), plates_matched=sorted({r.plate for r in rows if r.plate}),
+        plate=plate_key(plate), plates_matched=sorted({r.plate for r in rows if r.plate}),
         crossings=[CrossingOut.model_validate(r) for r in rows],
         visits=[Visit(gate=v.gate, arrived_at=v.entry.frame_time if v.entry else None,
                       departed_at=v.exit.frame_time if v.exit else None, clearance_s=v.clearance_s,

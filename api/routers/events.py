@@ -7,7 +7,6 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Request, Response, status
-from pydantic import Field, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from gatewatch.api.auth import key_allows
@@ -17,20 +16,20 @@ from gatewatch.api.exceptions import Conflict, EventConflict, InvalidEvent, NotF
 from gatewatch.api.ingest import store_batch, validate_batch
 from gatewatch.api.models import Event
 from gatewatch.api.schemas import EvidenceStored, IngestResult
-from gatewatch.events import CrossingEvent, FlagEvent
+from gatewatch.contract import event_adapter
 
 router = APIRouter(prefix="/api/v1/events", tags=["ingest"])
 
 # The body is parsed by hand (per-event errors name the event's index), so its schema is given here:
-# the edge's own event models, their definitions added to the OpenAPI components as ``Edge*``.
-_EVENT = TypeAdapter(Annotated[CrossingEvent | FlagEvent, Field(discriminator="kind")]).json_schema(
-    ref_template="#/components/schemas/Edge{model}"
-)
+# the contract's event models (``gatewatch.contract``), their definitions added to the OpenAPI components
+# as ``Edge*``.
+_EVENT = event_adapter.json_schema(ref_template="#/components/schemas/Edge{model}")
 EVENT_SCHEMAS: dict[str, Any] = {f"Edge{name}": schema for name, schema in _EVENT.pop("$defs").items()}
 BATCH_SCHEMA: dict[str, Any] = {
     "type": "object", "required": ["events"], "additionalProperties": False,
     "properties": {"events": {"type": "array", "items": {
-        **_EVENT, "description": "A gatewatch.events CrossingEvent or FlagEvent (discriminated on 'kind').",
+        **_EVENT, "description": "A gatewatch.contract CrossingEvent or FlagEvent (discriminated on 'kind'); "
+                       "the edge-local paths (crop_path, snapshot_path) are ignored and never stored.",
     }}},
 }
 INVALID = {"description": "Invalid event: nothing stored. Body: {'detail': {'index', 'event_id', 'error'}}"}

@@ -10,8 +10,8 @@ from gatewatch.api.deps import EdgeKeyDep, OperatorDep, SessionDep
 from gatewatch.api.exceptions import Conflict, NotFound
 from gatewatch.api.models import Hold
 from gatewatch.api.review import active_holds, add_hold, is_active, list_holds, remove_hold
-from gatewatch.api.schemas import HoldForEdge, HoldIn, HoldOut, HoldsForEdge, QueryName
-from gatewatch.events import INT32_MAX
+from gatewatch.api.schemas import HoldIn, HoldOut, QueryName
+from gatewatch.contract import INT32_MAX, PLATE_MAX, HoldEntry, HoldsForEdge
 
 router = APIRouter(prefix="/api/v1/holds", tags=["holds"])
 
@@ -24,9 +24,9 @@ def _out(hold: Hold) -> HoldOut:
 
 @router.get("", response_model=HoldsForEdge)
 def edge_holds(session: SessionDep, key: EdgeKeyDep) -> HoldsForEdge:
-    """Active entries for the key's gate (and all-gates entries), for the edge box's hold-list flagger."""
-    return HoldsForEdge(holds=[HoldForEdge(plate=h.plate, reason=h.reason, until=h.until)
-                               for h in active_holds(session, key.gate)])
+    """Active entries for the key's gate (and all-gates entries), for the edge box's hold-list flagger
+    (the contract's ``HoldsForEdge``, parsed on the edge with the same model)."""
+    return HoldsForEdge(holds=[HoldEntry.model_validate(h) for h in active_holds(session, key.gate)])
 
 
 @router.get("/entries", response_model=list[HoldOut])
@@ -41,10 +41,13 @@ def get_entries(
 
 @router.post("/entries", response_model=HoldOut, status_code=status.HTTP_201_CREATED)
 def post_entry(body: HoldIn, session: SessionDep, user: OperatorDep) -> HoldOut:
-    """Put a plate on the hold list (stored normalised)."""
+    """Put a plate on the hold list (stored as its key, the one the edge matches on)."""
     plate = body.plate_normalised()
     if len(plate) < 2:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"plate {body.plate!r} has too few characters")
+    if len(plate) > PLATE_MAX:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"plate {body.plate!r} has more than {PLATE_MAX} "
+                            "characters once normalised")
     try:
         return _out(add_hold(session, plate, body.reason, body.until, body.gate, user.username))
     except Conflict as exc:

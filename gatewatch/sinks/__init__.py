@@ -16,9 +16,8 @@ from collections import deque
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
-from gatewatch.events import CrossingEvent, FlagEvent
+from gatewatch.contract import Event
 
-Event = CrossingEvent | FlagEvent
 log = logging.getLogger(__name__)
 SinkFailurePolicy = Literal["continue", "raise"]  # what FanoutSink does when one of its sinks raises
 

@@ -1,17 +1,21 @@
-"""Client for the gate API's ingest endpoints, with every answer mapped to a typed outcome.
+"""The edge box's one client of the gate API, with every answer mapped to a typed outcome.
 
-The outbox sender (``gatewatch.sinks.outbox``) is its only user. Each call either returns the
-API's acknowledgement or raises one of the ``DeliveryError`` subclasses below, which tell the
-sender what to do: retry later (``TransientError``, ``AuthError``, ``ApiConfigError``; no sooner
-than a ``Retry-After`` the server sent with a 429 or 5xx), isolate an event the API fails on
-(``ServerFault``, a 500), set one event aside (``BatchRejected``, ``BatchConflict``), split the
-batch (``BatchTooLarge``) or set one image aside (``EvidenceRejected``).
+Its users are the outbox sender (``gatewatch.sinks.outbox``: events and evidence) and the hold-list
+flagger (``gatewatch.vision.flags.holds``: ``holds()``), so both send the same key header, timeouts
+and TLS settings. Events go out in their wire form (``gatewatch.contract.wire_body``): the edge's
+local file paths stay on the edge. Each call either returns the API's answer or raises one of the
+``DeliveryError`` subclasses below, which tell the sender what to do: retry later (``TransientError``,
+``AuthError``, ``ApiConfigError``; no sooner than a ``Retry-After`` the server sent with a 429 or 5xx),
+isolate an event the API fails on (``ServerFault``, a 500), set one event aside (``BatchRejected``,
+``BatchConflict``), split the batch (``BatchTooLarge``) or set one image aside (``EvidenceRejected``).
 
 Example::
 
     >>> client = ApiClient("http://127.0.0.1:8000", api_key="gw_...")
     >>> client.post_events(['{"kind": "crossing", ...}'])
     BatchAck(accepted=1, duplicates=0)
+    >>> client.holds()
+    [HoldEntry(plate='51F12345', reason='unpaid fees', until=None)]
 """
 
 from __future__ import annotations
@@ -24,10 +28,13 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
 from gatewatch import __version__
+from gatewatch.contract import HoldEntry, HoldsForEdge, wire_body
 
 EVENTS_PATH = "/api/v1/events"
+HOLDS_PATH = "/api/v1/holds"
 EVIDENCE_ROLES = ("crop", "snapshot", "plate")
 
 
@@ -123,12 +130,13 @@ def _short(response: httpx.Response) -> str:
 
 
 class ApiClient:
-    """Synchronous HTTP client for ``POST /api/v1/events`` and evidence ``PUT`` (one connection pool)."""
+    """Synchronous HTTP client for ``POST /api/v1/events``, evidence ``PUT`` and ``GET /api/v1/holds``
+    (one connection pool; ``X-API-Key`` on every request when a key is given)."""
 
     def __init__(
         self,
         base_url: str,
-        api_key: str,
+        api_key: str | None,
         connect_timeout_s: float = 5.0,
         read_timeout_s: float = 15.0,
     ) -> None:
@@ -138,11 +146,10 @@ class ApiClient:
             httpx_log.setLevel(logging.WARNING)  # one INFO line per request would drown the edge's log
         self.timeout_s = connect_timeout_s + read_timeout_s  # longest one request can take to fail
         timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
-        self._client = httpx.Client(
-            base_url=self.base_url,
-            timeout=timeout,
-            headers={"X-API-Key": api_key, "User-Agent": f"gatewatch-edge/{__version__}"},
-        )
+        headers = {"User-Agent": f"gatewatch-edge/{__version__}"}
+        if api_key:
+            headers["X-API-Key"] = api_key
+        self._client = httpx.Client(base_url=self.base_url, timeout=timeout, headers=headers)
 
     def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -164,8 +171,11 @@ class ApiClient:
             raise TransientError(_short(response), code, parse_retry_after(response.headers.get("Retry-After")))
 
     def post_events(self, bodies: list[str]) -> BatchAck:
-        """Send events (each one JSON object as text, in order); return the API's counts."""
-        payload = '{"events":[' + ",".join(bodies) + "]}"
+        """Send events (each one JSON object as text, in order, as the edge stored it); return the API's counts.
+
+        Each event goes out in its wire form: the edge-local file paths are left out.
+        """
+        payload = '{"events":[' + ",".join(wire_body(body) for body in bodies) + "]}"
         response = self._send(
             "POST", EVENTS_PATH, content=payload.encode("utf-8"), headers={"Content-Type": "application/json"}
         )
@@ -212,6 +222,34 @@ class ApiClient:
             raise EvidenceRejected(_short(response), code)
         raise ApiConfigError(f"unexpected answer to evidence upload ({_short(response)})", code)
 
+    def holds(self, path: str = HOLDS_PATH) -> list[HoldEntry]:
+        """The gate's active hold list: ``GET path`` (relative to ``base_url``, or a whole URL), answering
+        ``{"holds": [...]}`` (or a bare list).
+
+        Raises a ``DeliveryError`` on any failure (no link, refused key, not a hold list).
+        """
+        response = self._send("GET", path)
+        self._common(response)
+        if response.status_code != 200:
+            raise ApiConfigError(f"unexpected answer from {response.url} ({_short(response)}); is the url right?",
+                                 response.status_code)
+        try:
+            data = response.json()
+            return HoldsForEdge.model_validate({"holds": data} if isinstance(data, list) else data).holds
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"])
+            raise ApiConfigError(f"{response.url} sent no hold list ({where}: {error['msg']})",
+                                 response.status_code) from None
+        except ValueError as exc:
+            raise ApiConfigError(f"{response.url} sent no JSON ({exc})", response.status_code) from None
+
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

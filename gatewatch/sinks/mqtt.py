@@ -31,14 +31,13 @@ from typing import TYPE_CHECKING, Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from gatewatch.events import CrossingEvent, FlagEvent
+from gatewatch.contract import Event
 
 if TYPE_CHECKING:
     from gatewatch.sinks.config import MqttConfig
 
 log = logging.getLogger(__name__)
 
-Event = CrossingEvent | FlagEvent
 ONLINE, OFFLINE = "online", "offline"
 _BAD_TOPIC_CHARS = re.compile(r"[/+#\s\x00]+")
 

@@ -9,45 +9,27 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from gatewatch.api.app import create_app
 from gatewatch.api.auth import create_token, create_user, new_api_key
 from gatewatch.api.settings import Settings
+from tests.api.helpers import PG_HOST, PG_PORT, Env, pg_admin
 
-PG_HOST = os.environ.get("GATEWATCH_TEST_PG_HOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("GATEWATCH_TEST_PG_PORT", "5432"))
 DATA_TABLES = ("flag_reviews", "evidence", "crossings", "flags", "events", "holds")
 VIDEO = Path(__file__).resolve().parents[3] / "shared" / "assets" / "videos" / "highway_cctv_trucks_320x240.avi"
-
-
-def _pg_admin() -> tuple[Any, str]:
-    """An autocommit connection to the local server's maintenance DB, and the user that worked."""
-    import psycopg
-
-    last: Exception | None = None
-    for user in ("postgres", "root", os.environ.get("USER", "postgres")):
-        try:
-            return psycopg.connect(host=PG_HOST, port=PG_PORT, user=user, dbname="postgres",
-                                   autocommit=True, connect_timeout=3), user
-        except psycopg.OperationalError as exc:
-            last = exc
-    raise ConnectionError(str(last))
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh, uniquely named PostgreSQL database for this test session, dropped afterwards."""
     try:
-        admin, user = _pg_admin()
+        admin, user = pg_admin()
     except ConnectionError as exc:
         pytest.skip(f"no PostgreSQL server answers on {PG_HOST}:{PG_PORT}: {exc}")
     name = f"gatewatch_test_{os.getpid()}_{secrets.token_hex(4)}"
@@ -57,25 +39,6 @@ def postgres_url() -> Iterator[str]:
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
-
-
-@dataclass
-class Env:
-    """A running app on one backend with ready-made credentials."""
-
-    backend: str
-    app: FastAPI
-    settings: Settings
-    admin: str
-    operator: str
-    key: str  # gate g1, camera cam-1
-    gate_key: str  # gate g1, every camera
-    other_key: str  # gate g2, camera cam-1
-    revoked_key: str
-
-    def bearer(self, role: str = "operator") -> dict[str, str]:
-        """Authorization header for the seeded operator or admin."""
-        return {"Authorization": f"Bearer {self.admin if role == 'admin' else self.operator}"}
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import jwt
 import pytest
-from api_helpers import crossing, post_events
-from conftest import Env
 from fastapi.testclient import TestClient
+
+from tests.api.helpers import Env, crossing, post_events
 
 
 @pytest.mark.parametrize(("username", "password", "status"), [

@@ -16,8 +16,6 @@ from typing import Any
 import bcrypt
 import httpx
 import pytest
-from api_helpers import crossing
-from conftest import Env
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, update
@@ -25,6 +23,7 @@ from sqlalchemy import delete, update
 from gatewatch.api.app import create_app
 from gatewatch.api.auth import create_user
 from gatewatch.api.models import LoginFailure, utcnow
+from tests.api.helpers import Env, crossing
 
 WINDOW_S = 600
 PER_USER, PER_ADDRESS = 3, 5

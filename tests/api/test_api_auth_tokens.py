@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import Env
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 
 from gatewatch.api.auth import create_user
 from gatewatch.api.models import User
 from gatewatch.cli import main as gatewatch_main
+from tests.api.helpers import Env
 
 PASSWORD = "first-password"
 

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_helpers import flag_event, post_events
-from conftest import Env
 from fastapi.testclient import TestClient
+
+from tests.api.helpers import Env, flag_event, post_events
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

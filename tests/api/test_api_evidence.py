@@ -6,9 +6,9 @@ import hashlib
 import uuid
 
 import pytest
-from api_helpers import crossing, post_events
-from conftest import Env
 from fastapi.testclient import TestClient
+
+from tests.api.helpers import Env, crossing, post_events
 
 
 def _put(client: TestClient, key: str, event_id: str, role: str, data: bytes, ctype: str = "image/jpeg"):  # noqa: ANN202
@@ -155,9 +155,8 @@ def test_served_images_carry_their_type_and_nosniff(client: TestClient, env: Env
 
 def test_evidence_cannot_reach_a_flag_of_another_gate(client: TestClient, env: Env, frame_jpeg: bytes) -> None:
     """An event row stored before folds were checked (gate g2 naming g1's flag) gets no evidence onto that flag."""
-    from api_helpers import T0, flag_event
-
     from gatewatch.api.models import Event
+    from tests.api.helpers import T0, flag_event
 
     flag_id = str(uuid.uuid4())
     assert post_events(client, env.key, [flag_event(flag_id, "start")]).status_code == 200

@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from api_helpers import T0, flag_event, post_events
-from conftest import Env
 from fastapi.testclient import TestClient
+
+from tests.api.helpers import T0, Env, flag_event, post_events
 
 NOW = datetime.now(timezone.utc)
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
-from api_helpers import T0, UvicornApi, crossing, flag_event, post_events
-from conftest import Env
 from fastapi.testclient import TestClient
+
+from tests.api.helpers import T0, Env, UvicornApi, crossing, flag_event, post_events
 
 CONFLICT = "conflict: nothing of the batch was stored"
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from api_helpers import crossing, post_events
-from conftest import Env
 from fastapi.testclient import TestClient
 
 from gatewatch.api.security_headers import DOCS_CSP, PAGE_CSP
+from tests.api.helpers import Env, crossing, post_events
 
 PAGE_CSP_EXPECTED = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
                      "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")

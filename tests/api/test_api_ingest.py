@@ -7,9 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from api_helpers import T0, crossing, flag_event, post_events
-from conftest import Env
 from fastapi.testclient import TestClient
+
+from tests.api.helpers import T0, Env, crossing, flag_event, post_events
 
 URL = "/api/v1/events"
 

@@ -11,9 +11,9 @@ import uuid
 from typing import Any
 
 import pytest
-from api_helpers import crossing, flag_event
-from conftest import Env
 from fastapi.testclient import TestClient
+
+from tests.api.helpers import Env, crossing, flag_event
 
 URL = "/api/v1/events"
 FLAG_ID = "5a0e6c1e-8f0e-4d5e-9a59-3f9f7d3c2b11"
@@ -181,3 +181,28 @@ def test_edge_fits_ocr_text_to_the_contract() -> None:
                       confidence=0.9)
     assert (len(plate.text), len(plate.text_raw)) == (32, 64)
     assert plate.text_raw == ("51F-123.45 " * 6)[:64]
+
+
+BAD_ADMIN_BODIES = [
+    ("/api/v1/users", {"username": "ol\x00ga", "password": "long-enough-1"}, "username"),
+    ("/api/v1/users", {"username": "ol\x1bga", "password": "long-enough-1"}, "username"),
+    ("/api/v1/users", {"username": "olga-2", "password": "long\x00enough"}, "password"),
+    ("/api/v1/keys", {"gate": "g\x00", "camera": "cam-1"}, "gate"),
+    ("/api/v1/keys", {"gate": "g1", "camera": "cam\x00"}, "camera"),
+    ("/api/v1/keys", {"gate": "g1", "camera": "cam-1", "name": "edge\x00box"}, "name"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), BAD_ADMIN_BODIES)
+def test_control_characters_in_users_and_keys_are_422(client: TestClient, env: Env, path: str,
+                                                      body: dict[str, Any], field: str) -> None:
+    """NUL and other control characters in names, passwords and key labels: 422 naming the field (was 500 on PG)."""
+    r = client.post(path, json=body, headers=env.bearer("admin"))
+    assert r.status_code == 422, r.text
+    assert field in {str(part) for err in r.json()["detail"] for part in err["loc"]}
+
+
+@pytest.mark.parametrize("username", ["ol\x00ga", "olga\x1b[2J"])
+def test_sign_in_with_a_control_character_is_refused_not_a_500(client: TestClient, env: Env, username: str) -> None:
+    r = client.post("/api/v1/auth/token", data={"username": username, "password": "operator-password"})
+    assert r.status_code in (401, 422), r.text

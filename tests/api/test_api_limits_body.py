@@ -10,10 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from api_helpers import UvicornApi, crossing
-from conftest import Env
 
 from gatewatch.api.limits import SMALL_BODY_BYTES, ingest_body_limit
+from tests.api.helpers import Env, UvicornApi, crossing
 
 BODY_BYTES = 100 * 1024 * 1024
 CHUNK = 1024 * 1024

@@ -6,9 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from api_helpers import T0, crossing, post_events
-from conftest import Env
 from fastapi.testclient import TestClient
+
+from tests.api.helpers import T0, Env, crossing, post_events
 
 DAY = {"since": "2026-11-24T00:00:00", "until": "2026-11-25T00:00:00"}  # local (Asia/Ho_Chi_Minh) day
 
@@ -162,7 +162,6 @@ def test_fuzzy_prefilter_misses_no_one_edit_plate(client: TestClient, env: Env) 
     import uuid
 
     from gatewatch.api.models import Crossing
-    from gatewatch.api.plates import plate_key
     from gatewatch.api.queries import matching_plates
 
     base = "29C12345"
@@ -172,7 +171,7 @@ def test_fuzzy_prefilter_misses_no_one_edit_plate(client: TestClient, env: Env) 
         session.add_all(
             Crossing(event_id=str(uuid.uuid4()), gate="g1", camera="cam-1", lane="l", direction="entry",
                      vehicle_class="truck", frame_time=T0, hour=0, track_id=1, confidence=0.9,
-                     plate=plate, plate_key=plate_key(plate))
+                     plate=plate)
             for plate in near | far | {base}
         )
         session.commit()

@@ -5,20 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Env
 from sqlalchemy import create_engine
 
-from gatewatch.api.plates import fuzzy_match, normalise, plate_key
+from gatewatch.api.plates import fuzzy_match
 from gatewatch.api.settings import Settings, load_settings
 from gatewatch.cli import main
+from gatewatch.contract import fold_lookalikes, plate_key
 from gatewatch.errors import ConfigError
+from tests.api.helpers import Env
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
     ("29C-123.45", "29C12345"), ("51f 123 45", "51F12345"), ("桂A·12345", "桂A12345"), ("--", ""),
 ])
 def test_normalise(raw: str, expected: str) -> None:
-    assert normalise(raw) == expected
+    assert plate_key(raw) == expected
 
 
 @pytest.mark.parametrize(("a", "b", "match"), [
@@ -31,8 +32,10 @@ def test_fuzzy_match(a: str, b: str, match: bool) -> None:
     assert fuzzy_match(b, a) is match
 
 
-def test_plate_key_folds_lookalikes() -> None:
-    assert plate_key("OIBSZG") == plate_key("018526") == "018526"
+def test_fuzzy_search_folds_lookalikes_but_not_the_key() -> None:
+    assert fold_lookalikes(plate_key("OIBSZG")) == fold_lookalikes(plate_key("018526")) == "018526"
+    assert plate_key("OIBSZG") == "OIBSZG"  # the stored key folds nothing
+    assert fold_lookalikes("77L12345") == "77L12345"  # L is a series letter, never 1
 
 
 @pytest.mark.parametrize(("env_var", "value", "mentions"), [

@@ -1,14 +1,16 @@
 """Hold list: plates the gate must stop, matched against plate reads with OCR tolerance.
 
-Matching (``match_plate``) compares normalised texts (upper case, letters, digits and CJK
-characters only) and says how it matched:
+Matching (``match_plate``) compares plate keys (``gatewatch.contract.plate_key``: upper case,
+letters, digits and CJK characters only, the same key the API stores and searches on) and says
+how it matched:
 
 - ``exact``: the same text;
-- ``confusable``: same length, differing only where OCR confuses O/0, D/0, I/1, B/8, S/5,
-  Z/2 or G/6;
+- ``confusable``: same length, differing only where OCR confuses O/0, D/0, Q/0, I/1, B/8, S/5,
+  Z/2 or G/6 (``gatewatch.contract.LOOKALIKES``; never L/1: L is a Vietnamese series letter);
 - ``missing_char``: the read lacks one character of the listed plate (up to confusions).
 
-The list comes from the gate API (``GET /api/v1/holds`` with ``X-API-Key``, answering
+The list comes from the gate API (``GET /api/v1/holds`` through the edge's one API client,
+``gatewatch.sinks.http.ApiClient``, answering ``gatewatch.contract.HoldsForEdge``:
 ``{"holds": [{"plate", "reason", "until"}]}``) or from a local YAML / JSON / CSV file with the
 same fields; an edge box with no link falls back to the file.
 
@@ -27,17 +29,16 @@ import json
 import logging
 import os
 import threading
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import supervision as sv
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
 
+from gatewatch.contract import HoldEntry, fold_lookalikes, plate_key
 from gatewatch.errors import ConfigError
 from gatewatch.events import FlagKind, FlagPhase, PlateRead
 from gatewatch.vision.flags.common import FlagChange, OpenFlag
@@ -45,33 +46,26 @@ from gatewatch.vision.flags.config import HoldListConfig
 from gatewatch.vision.sources import Frame
 from gatewatch.vision.stages import track_plates
 
+if TYPE_CHECKING:
+    from gatewatch.sinks.http import ApiClient
+
 log = logging.getLogger(__name__)
 MatchKind = Literal["exact", "confusable", "missing_char"]
-# Characters OCR mixes up, mapped to one representative each.
-CONFUSABLE = str.maketrans({"O": "0", "D": "0", "Q": "0", "I": "1", "B": "8", "S": "5", "Z": "2", "G": "6"})
-
-
-def normalize_plate(text: str) -> str:
-    """Upper case, letters/digits/CJK only: ``'51F-123.45'`` -> ``'51F12345'``."""
-    text = unicodedata.normalize("NFKC", text).upper()
-    return "".join(ch for ch in text if ch.isalnum())
-
-
-def _canonical(text: str) -> str:
-    return text.translate(CONFUSABLE)
+Hold = HoldEntry  # one hold-list entry: the contract's wire shape, from the API or a local file
+normalize_plate = plate_key  # the contract's plate key (kept under its old name here)
 
 
 def match_plate(listed: str, read: str, *, confusable: bool = True, missing_char: bool = True,
                 min_length: int = 5) -> MatchKind | None:
     """How ``read`` matches ``listed`` (both raw or normalised), or None."""
-    a, b = normalize_plate(listed), normalize_plate(read)
+    a, b = plate_key(listed), plate_key(read)
     if not a or not b:
         return None
     if a == b:
         return "exact"
     if len(b) < min_length:
         return None
-    ca, cb = _canonical(a), _canonical(b)
+    ca, cb = fold_lookalikes(a), fold_lookalikes(b)
     if confusable and len(a) == len(b) and ca == cb:
         return "confusable"
     if missing_char and len(b) == len(a) - 1:
@@ -85,22 +79,6 @@ def match_plate(listed: str, read: str, *, confusable: bool = True, missing_char
 def plates_similar(a: str, b: str) -> bool:
     """True when two reads could be the same plate (exact, confusable or one character missing either way)."""
     return match_plate(a, b, min_length=4) is not None or match_plate(b, a, min_length=4) is not None
-
-
-class Hold(BaseModel):
-    """One hold-list entry."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    plate: str = Field(min_length=1)
-    reason: str = ""
-    until: datetime | None = None
-
-    def active(self, at: datetime | None) -> bool:
-        if self.until is None or at is None:
-            return True
-        until = self.until if self.until.tzinfo else self.until.replace(tzinfo=timezone.utc)
-        return at <= until
 
 
 @dataclass(frozen=True)
@@ -138,7 +116,7 @@ class HoldList:
             kind = match_plate(hold.plate, read, confusable=self.confusable, missing_char=self.missing_char,
                                min_length=self.min_length)
             if kind is not None and (best is None or _RANK[kind] < _RANK[best.match]):
-                best = HoldMatch(hold, kind, normalize_plate(read))
+                best = HoldMatch(hold, kind, plate_key(read))
         return best
 
 
@@ -168,14 +146,17 @@ def load_hold_file(path: str | Path) -> list[Hold]:
         raise ConfigError(f"hold_list.file: {path}: {exc}") from None
 
 
-def fetch_holds(url: str, api_key: str | None, timeout_s: float = 5.0) -> list[Hold]:
-    """``GET url`` with ``X-API-Key``; raises on any failure."""
-    import httpx
+def hold_list_client(url: str, api_key: str | None, timeout_s: float = 5.0) -> ApiClient:
+    """The edge's API client (``gatewatch.sinks.http.ApiClient``) for a holds ``url``, ``timeout_s`` to connect and to read."""
+    from gatewatch.sinks.http import ApiClient  # httpx loads only where a hold-list url is set
 
-    headers = {"X-API-Key": api_key} if api_key else {}
-    response = httpx.get(url, headers=headers, timeout=timeout_s)
-    response.raise_for_status()
-    return parse_holds(response.json())
+    return ApiClient(url, api_key, connect_timeout_s=timeout_s, read_timeout_s=timeout_s)
+
+
+def fetch_holds(url: str, api_key: str | None, timeout_s: float = 5.0) -> list[Hold]:
+    """``GET url`` with ``X-API-Key``; raises on any failure (``gatewatch.sinks.http.DeliveryError``)."""
+    with hold_list_client(url, api_key, timeout_s) as client:
+        return client.holds(url)
 
 
 class HoldListSource:
@@ -187,6 +168,7 @@ class HoldListSource:
         self._stop = threading.Event()
         self.loaded_from = ""
         self.failures = 0
+        self._client = hold_list_client(config.url, os.environ.get(config.api_key_env), config.timeout_s) if config.url else None
         self._list = HoldList(self._load(first=True), config.confusable, config.missing_char, config.min_length)
         self._thread: threading.Thread | None = None
         if config.url and config.refresh_s > 0:
@@ -200,9 +182,9 @@ class HoldListSource:
 
     def _load(self, first: bool = False) -> list[Hold]:
         cfg = self.config
-        if cfg.url:
+        if cfg.url and self._client is not None:
             try:
-                holds = fetch_holds(cfg.url, os.environ.get(cfg.api_key_env), cfg.timeout_s)
+                holds = self._client.holds(cfg.url)
                 self.loaded_from = cfg.url
                 return holds
             except Exception as exc:  # no link: fall back to the file
@@ -226,6 +208,8 @@ class HoldListSource:
 
     def close(self) -> None:
         self._stop.set()
+        if self._client is not None:
+            self._client.close()  # a fetch in flight fails; the refresh thread keeps the last list and stops
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Plate formats of Vietnam and China: pick the country, fix confusable characters, reject the rest.
 
-A reading is reduced to letters, digits and CJK characters, then matched against templates
-per country. Each template position has a class (digit, letter, either, province), and a
-character in the wrong class is mapped through a confusion table (``O->0``, ``I->1``,
+A reading is reduced to its plate key (``gatewatch.contract.plate_key``: letters, digits and CJK
+characters, upper case), then matched against templates per country. Each template position has
+a class (digit, letter, either, province), and a character in the wrong class is mapped through a confusion table (``O->0``, ``I->1``,
 ``B->8``, ``D->0``, ``S->5``, ``Z->2``, ``G->6`` and back). The template needing the fewest
 substitutions wins; a reading that fits no template is rejected (``None``).
 
@@ -22,6 +22,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from gatewatch.contract import plate_key
 
 Country = Literal["VN", "CN"]
 
@@ -77,8 +79,9 @@ _CN_TEMPLATES: tuple[str, ...] = (
 
 
 def clean(text: str) -> str:
-    """Letters, digits and CJK characters of ``text``, upper case (separators dropped)."""
-    return "".join(c for c in text.upper() if c.isalnum())
+    """The plate key of ``text`` (``gatewatch.contract.plate_key``): letters, digits and CJK characters,
+    upper case, separators dropped; the same key the hold list and the API match on."""
+    return plate_key(text)
 
 
 def _fit(chars: str, template: str, country: Country) -> tuple[str, int] | None:

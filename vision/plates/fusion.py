@@ -20,7 +20,7 @@ fused read takes each character from both:
 * The layout and the alignment with the best total score win; the result keeps PP-OCR's line
   split (carried through the alignment), else the VN layout's split.
 
-Pure functions, no model: table-tested in ``tests/plates/test_fusion.py``.
+Pure functions, no model: table-tested in ``tests/vision/plates/test_fusion.py``.
 
 Example::
 

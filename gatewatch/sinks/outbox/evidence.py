@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from gatewatch.events import CrossingEvent, FlagEvent
+from gatewatch.contract import Event, FlagEvent
 
-Event = CrossingEvent | FlagEvent
 Image = tuple[str, bytes, str, str]  # role, bytes, content type, file suffix
 
 _IMAGE_TYPES = ((b"\xff\xd8\xff", "image/jpeg", ".jpg"), (b"\x89PNG\r\n\x1a\n", "image/png", ".png"))

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gatewatch.events import parse_event
+from gatewatch.contract import parse_event
 from gatewatch.sinks.outbox.evidence import _IMAGE_TYPES, evidence_paths, sniff_image
 from gatewatch.sinks.outbox.schema import _TOTALS
 from gatewatch.sinks.salvage import carve_events, read_outbox

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from gatewatch.events import parse_event
+from gatewatch.contract import parse_event
 from gatewatch.sinks.outbox.errors import OutboxError
 from gatewatch.sinks.outbox.evidence import Event, Image, evidence_paths, sniff_image
 from gatewatch.sinks.outbox.recovery import salvage_into

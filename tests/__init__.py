@@ -1,0 +1,1 @@
+"""Tests mirror the installed packages: tests/<x> tests gatewatch.<x> (tests/ itself: gatewatch core)."""

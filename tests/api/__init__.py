@@ -1,0 +1,1 @@
+"""Tests of gatewatch.api, the gate API."""

@@ -1,0 +1,1 @@
+"""Tests of the benchmark scripts in benchmarks/ (splits, audits, a short soak)."""

@@ -1,0 +1,1 @@
+"""Tests of gatewatch.contract, the wire between the edge box and the gate API (both sides)."""

@@ -1,0 +1,1 @@
+"""Tests of gatewatch.models: sessions, exports and gated derived builds."""

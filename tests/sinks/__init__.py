@@ -1,0 +1,1 @@
+"""Tests of gatewatch.sinks: JSONL, MQTT, HTTP and the outbox, against the real API."""

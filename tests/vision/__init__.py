@@ -1,0 +1,1 @@
+"""Tests of gatewatch.vision: sources, lines, tracking, stages, pipeline, publisher."""

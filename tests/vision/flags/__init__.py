@@ -1,0 +1,1 @@
+"""Tests of gatewatch.vision.flags: held vehicles, hold list, cargo check, training."""

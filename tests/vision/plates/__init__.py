@@ -1,0 +1,1 @@
+"""Tests of gatewatch.vision.plates: readers, formats, fusion, the plate stage."""
