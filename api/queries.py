@@ -13,16 +13,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import Select, SQLColumnExpression, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from gatewatch.api.exceptions import BadQuery
 from gatewatch.api.models import Crossing
 from gatewatch.api.plates import like_pattern, lookalike_pattern, lookalike_variants, within_one_edit
 from gatewatch.contract import fold_lookalikes, plate_key
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
+
+AnySelect = TypeVar("AnySelect", bound="Select[Unpack[tuple[Any, ...]]]")  # a SELECT of any columns
 
 MAX_HOUR_BUCKETS = 24 * 400
 MAX_DAY_BUCKETS = 366 * 10
@@ -39,7 +44,7 @@ class CrossingFilter:
     direction: str | None = None
     vehicle_class: str | None = None
 
-    def apply(self, query: Select[Any]) -> Select[Any]:
+    def apply(self, query: AnySelect) -> AnySelect:
         """Add a WHERE clause for every set field."""
         for name in ("gate", "camera", "lane", "direction", "vehicle_class"):
             value = getattr(self, name)
@@ -55,11 +60,11 @@ def as_utc(value: datetime, tz: ZoneInfo) -> datetime:
 
 def default_range(tz: ZoneInfo, since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
     """Fill a missing end of the range: today (local midnight to midnight) by default."""
-    if since is None and until is None:
-        start = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-        return start.astimezone(timezone.utc), (start + timedelta(days=1)).astimezone(timezone.utc)
     if since is None:
-        until_utc = as_utc(until, tz)  # type: ignore[arg-type]
+        if until is None:
+            start = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+            return start.astimezone(timezone.utc), (start + timedelta(days=1)).astimezone(timezone.utc)
+        until_utc = as_utc(until, tz)
         return until_utc - timedelta(days=1), until_utc
     since_utc = as_utc(since, tz)
     return since_utc, as_utc(until, tz) if until else since_utc + timedelta(days=1)
@@ -124,7 +129,7 @@ def _near_plates(session: Session, head: str, tail: str, length: int) -> list[st
     if session.get_bind().dialect.name == "sqlite":
         plates = (select(Crossing.plate).distinct().where(Crossing.plate.is_not(None))
                   .cte("plates").prefix_with("MATERIALIZED"))
-        plate: ColumnElement[Any] = plates.c.plate
+        plate: SQLColumnExpression[Any] = plates.c.plate  # a CTE column here, the ORM attribute below
         starts = plate.op("GLOB", is_comparison=True)(lookalike_pattern(head) + "*")
         ends = func.substr(plate, -len(tail)).op("GLOB", is_comparison=True)(lookalike_pattern(tail))
         query = select(plate)
@@ -186,5 +191,5 @@ def vehicle_history(session: Session, plates: list[str]) -> tuple[list[Crossing]
         else:
             visits.append(VisitRecord(row.gate, open_entry.pop(row.gate, None), row))
     visits.extend(VisitRecord(gate, entry, None) for gate, entry in open_entry.items())
-    visits.sort(key=lambda v: (v.entry or v.exit).frame_time)  # type: ignore[union-attr]
+    visits.sort(key=lambda v: (v.entry or v.exit).frame_time)  # type: ignore[union-attr]  # each visit has one or both
     return rows, visits

@@ -54,6 +54,7 @@ def evidence_for(session: Session, flag_ids: list[str]) -> dict[str, list[Eviden
     ).all()
     out: dict[str, list[tuple[int, float, Evidence]]] = {}
     for flag_id, evidence, frame_time in rows:
+        assert flag_id is not None  # the rows matched flag_ids
         out.setdefault(flag_id, []).append((ROLE_ORDER.get(evidence.role, 9), -frame_time.timestamp(), evidence))
     return {fid: [e for _, _, e in sorted(items, key=lambda t: t[:2])] for fid, items in out.items()}
 

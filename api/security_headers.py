@@ -19,6 +19,7 @@ from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import PlainTextResponse
+from starlette.types import Message
 
 PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
             "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
@@ -45,7 +46,7 @@ class SecurityHeadersMiddleware:
 
         started = False
 
-        async def send_with_headers(message: dict[str, Any]) -> None:
+        async def send_with_headers(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True

@@ -19,9 +19,16 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _database_url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: no sqlalchemy.url and no engine given (gatewatch.api.db sets one)")
+    return url
+
+
 def run_migrations_online() -> None:
     """Run against the live database, in one transaction."""
-    engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+    engine = config.attributes.get("engine") or create_engine(_database_url())
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata,
                           render_as_batch=connection.dialect.name == "sqlite")

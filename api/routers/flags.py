@@ -46,6 +46,7 @@ def get_flags(
     flag_kind: Annotated[Literal["held", "hold_list", "empty_truck"] | None, Query()] = None,
     gate: QueryName = None,
     camera: QueryName = None,
+    # age_seconds(...) builds an Annotated[...] type at import time; FastAPI reads it, mypy cannot
     min_age_s: age_seconds("Started at least this long ago.") = None,  # type: ignore[valid-type]
     max_age_s: age_seconds("Started at most this long ago.") = None,  # type: ignore[valid-type]
     limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0,

@@ -44,7 +44,7 @@ from gatewatch.events import FlagKind, FlagPhase, PlateRead
 from gatewatch.vision.flags.common import FlagChange, OpenFlag
 from gatewatch.vision.flags.config import HoldListConfig
 from gatewatch.vision.sources import Frame
-from gatewatch.vision.stages import track_plates
+from gatewatch.vision.stages import as_box, track_ids, track_plates
 
 if TYPE_CHECKING:
     from gatewatch.sinks.http import ApiClient
@@ -247,16 +247,16 @@ class HoldListStage:
     def update(self, frame: Frame, tracks: sv.Detections) -> list[FlagChange]:
         self._last_frame = frame
         events: list[FlagChange] = []
-        ids = tracks.tracker_id if tracks.tracker_id is not None else []
+        ids = track_ids(tracks)
         names = tracks.data.get("class_name")
         plates = track_plates(tracks)
         seen: set[str] = set()
         for i, tid in enumerate(ids):
             tid = int(tid)
-            box = tuple(float(v) for v in tracks.xyxy[i])
+            box = as_box(tracks.xyxy[i])
             for listed, watched in self._open.items():
                 if watched.track_id == tid:
-                    watched.last_seen_ts, watched.box = frame.ts, box  # type: ignore[assignment]
+                    watched.last_seen_ts, watched.box = frame.ts, box
                     seen.add(listed)
             plate = plates[i] if plates is not None else None
             if plate is None or self._checked.get(tid) == plate.text:
@@ -270,11 +270,11 @@ class HoldListStage:
             listed = match.hold.plate
             if listed in self._open:  # same vehicle under a new id
                 watched = self._open[listed]
-                watched.track_id, watched.last_seen_ts, watched.box = tid, frame.ts, box  # type: ignore[assignment]
+                watched.track_id, watched.last_seen_ts, watched.box = tid, frame.ts, box
                 seen.add(listed)
                 continue
             flag = OpenFlag.raise_on(FlagKind.HOLD_LIST, frame, f"{listed}/{tid}")
-            watched = _Watched(flag, match, plate, tid, cls, box, frame.ts)  # type: ignore[arg-type]
+            watched = _Watched(flag, match, plate, tid, cls, box, frame.ts)
             self._open[listed] = watched
             seen.add(listed)
             events.append(self._event(watched, FlagPhase.START, frame, frame.ts))
