@@ -99,6 +99,18 @@ def counts(session: Session, flt: CrossingFilter, since: datetime, until: dateti
     return sorted((d.astimezone(timezone.utc), n) for d, n in per_day.items())
 
 
+def bucket_label(start: datetime, bucket: str, tz: ZoneInfo) -> str:
+    """A bucket's label in the gate's zone: the hour (``"22"``) or the day (``"2026-11-24"``)."""
+    local = start.astimezone(tz)
+    return f"{local.hour:02d}" if bucket == "hour" else local.date().isoformat()
+
+
+def utc_offset(at: datetime, tz: ZoneInfo) -> str:
+    """The zone's offset from UTC at ``at``, as ``+07:00``."""
+    text = at.astimezone(tz).strftime("%z")
+    return f"{text[:3]}:{text[3:5]}"
+
+
 def matching_plates(session: Session, query_plate: str, fuzzy: bool) -> list[str]:
     """Stored plates equal to ``query_plate``'s key, or (``fuzzy``) within one edit of it up to look-alikes."""
     key = plate_key(query_plate)

@@ -33,6 +33,7 @@ def _optional(check: Any) -> Any:
 QueryName = Annotated[str | None, Query(min_length=1, max_length=64), AfterValidator(_optional(check_text))]
 QueryTime = Annotated[datetime | None, AfterValidator(_optional(check_time))]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+RequiredTime = Annotated[datetime, AfterValidator(check_time)]
 
 
 def age_seconds(description: str) -> Any:
@@ -156,17 +157,20 @@ class KeyCreated(KeyOut):
 
 
 class Bucket(_Out):
-    """Crossings in one hour or day."""
+    """Crossings in one hour or day; ``local`` and ``label`` are in the gate's time zone."""
 
     start: datetime
     count: int
+    local: datetime = Field(description="The bucket's start in the gate's time zone, with its offset.")
+    label: str = Field(description="The hour ('22') or the day ('2026-11-24') in the gate's time zone.")
 
 
 class Counts(_Out):
-    """Bucketed crossing counts."""
+    """Bucketed crossing counts; buckets and labels follow the gate's time zone (``timezone``)."""
 
     bucket: Literal["hour", "day"]
     timezone: str
+    utc_offset: str = Field(description="The gate's offset from UTC at 'since', e.g. '+07:00'.")
     since: datetime
     until: datetime
     total: int

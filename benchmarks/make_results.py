@@ -17,6 +17,7 @@ PARTS = [  # file, section title
     ("plates_audit.md", "Plate labels: audited sample of misses (`benchmarks/label_audit.py`)"),
     ("flags.md", "Empty-truck check (`benchmarks/empty_trucks.py`)"),
     ("api.md", "Gate API load (`benchmarks/api_load.py`)"),
+    ("export.md", "Gate API export memory (`benchmarks/export_memory.py`)"),
     ("faults.md", "Fault matrix (`tests/sinks/test_fault_matrix.py`)"),
     ("soak.md", "Soak: memory and delivery over a long run (`benchmarks/soak.py`)"),
 ]

@@ -4,17 +4,37 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi.responses import StreamingResponse
 
 from gatewatch.api.deps import OperatorDep, SessionDep, SettingsDep
 from gatewatch.api.exceptions import BadQuery
+from gatewatch.api.export import (
+    COUNT_COLUMNS,
+    CROSSING_COLUMNS,
+    EXPORT_RESPONSES,
+    AcceptH,
+    ExportSince,
+    ExportUntil,
+    FormatQ,
+    check_range,
+    count_rows,
+    crossing_rows,
+    encode,
+    export_response,
+    filename,
+    pick_format,
+    stream_from_db,
+)
 from gatewatch.api.queries import (
     CrossingFilter,
     as_utc,
+    bucket_label,
     counts,
     default_range,
     list_crossings,
     matching_plates,
+    utc_offset,
 )
 from gatewatch.api.queries import vehicle_history as history
 from gatewatch.api.schemas import (
@@ -36,6 +56,7 @@ Name = QueryName
 DirectionQ = Annotated[Literal["entry", "exit"] | None, Query()]
 Since = Annotated[QueryTime, Query(description="Start (ISO 8601; naive = local time zone), 1970..2100.")]
 Until = Annotated[QueryTime, Query(description="End, exclusive (ISO 8601; naive = local time zone), 1970..2100.")]
+BucketQ = Annotated[Literal["hour", "day"], Query()]
 
 
 @router.get("/counts", response_model=Counts)
@@ -43,9 +64,13 @@ def get_counts(
     session: SessionDep, settings: SettingsDep, _user: OperatorDep,
     gate: Name = None, camera: Name = None, lane: Name = None, direction: DirectionQ = None,
     vehicle_class: Name = None, since: Since = None, until: Until = None,
-    bucket: Annotated[Literal["hour", "day"], Query()] = "hour",
+    bucket: BucketQ = "hour",
 ) -> Counts:
-    """Crossings per hour or per local day (zeros included); the default range is today, local time."""
+    """Crossings per hour or per local day (zeros included); the default range is today, local time.
+
+    Every bucket carries its start in the gate's time zone and its label there (the hour or the day),
+    so a page labels bars in the gate's zone whatever the browser's zone is.
+    """
     tz = settings.tz
     start, end = default_range(tz, since, until)
     flt = CrossingFilter(gate, camera, lane, direction, vehicle_class)
@@ -53,8 +78,52 @@ def get_counts(
         rows = counts(session, flt, start, end, bucket, tz)
     except BadQuery as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    return Counts(bucket=bucket, timezone=settings.timezone, since=start, until=end,
-                  total=sum(n for _, n in rows), buckets=[Bucket(start=s, count=n) for s, n in rows])
+    return Counts(bucket=bucket, timezone=settings.timezone, utc_offset=utc_offset(start, tz), since=start,
+                  until=end, total=sum(n for _, n in rows),
+                  buckets=[Bucket(start=s, count=n, local=s.astimezone(tz), label=bucket_label(s, bucket, tz))
+                           for s, n in rows])
+
+
+@router.get("/counts/export", response_class=StreamingResponse, responses=EXPORT_RESPONSES)
+def export_counts(
+    session: SessionDep, settings: SettingsDep, _user: OperatorDep, since: ExportSince, until: ExportUntil,
+    gate: Name = None, camera: Name = None, lane: Name = None, direction: DirectionQ = None,
+    vehicle_class: Name = None, bucket: BucketQ = "hour", format_: FormatQ = None, accept: AcceptH = None,
+) -> StreamingResponse:
+    """Counts per hour or local day as a download: start, end and label in the gate's time zone, the zone, count."""
+    tz = settings.tz
+    start, end = as_utc(since, tz), as_utc(until, tz)
+    fmt = pick_format(format_, accept)
+    try:
+        check_range(start, end)
+        rows = counts(session, CrossingFilter(gate, camera, lane, direction, vehicle_class), start, end, bucket, tz)
+    except BadQuery as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    body = encode(count_rows(rows, bucket, end, tz), COUNT_COLUMNS, fmt)
+    return export_response(body, fmt, filename(f"counts-{bucket}", gate, start, end, tz, fmt))
+
+
+@router.get("/crossings/export", response_class=StreamingResponse, responses=EXPORT_RESPONSES)
+def export_crossings(
+    request: Request, settings: SettingsDep, _user: OperatorDep, since: ExportSince, until: ExportUntil,
+    gate: Name = None, camera: Name = None, lane: Name = None, direction: DirectionQ = None,
+    vehicle_class: Name = None, format_: FormatQ = None, accept: AcceptH = None,
+) -> StreamingResponse:
+    """Crossings in a range, oldest first, streamed from the database in batches (a month never sits in memory).
+
+    Times are in the gate's time zone with their offset (``time``) and each row names the zone (``timezone``).
+    """
+    tz = settings.tz
+    start, end = as_utc(since, tz), as_utc(until, tz)
+    fmt = pick_format(format_, accept)
+    try:
+        check_range(start, end)
+    except BadQuery as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    flt = CrossingFilter(gate, camera, lane, direction, vehicle_class)
+    body = stream_from_db(request.app.state.sessionmaker,
+                          lambda session: crossing_rows(session, flt, start, end, tz), CROSSING_COLUMNS, fmt)
+    return export_response(body, fmt, filename("crossings", gate, start, end, tz, fmt))
 
 
 @router.get("/crossings", response_model=CrossingPage)

@@ -6,12 +6,27 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 
-from gatewatch.api.deps import OperatorDep, SessionDep
+from gatewatch.api.deps import OperatorDep, SessionDep, SettingsDep
 from gatewatch.api.evidence import find_by_hash
-from gatewatch.api.exceptions import Conflict, NotFound
+from gatewatch.api.exceptions import BadQuery, Conflict, NotFound
+from gatewatch.api.export import (
+    EXPORT_RESPONSES,
+    FLAG_COLUMNS,
+    AcceptH,
+    ExportSince,
+    ExportUntil,
+    FormatQ,
+    check_range,
+    export_response,
+    filename,
+    flag_rows,
+    pick_format,
+    stream_from_db,
+)
 from gatewatch.api.models import Evidence, Flag
+from gatewatch.api.queries import as_utc
 from gatewatch.api.review import evidence_for, flag_events, flag_reviews, get_flag, list_flags, review_flag
 from gatewatch.api.schemas import (
     EvidenceRef,
@@ -26,6 +41,7 @@ from gatewatch.api.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["flags"])
+FlagKindQ = Annotated[Literal["held", "hold_list", "empty_truck"] | None, Query()]
 
 
 def _ref(e: Evidence) -> EvidenceRef:
@@ -43,7 +59,7 @@ def _out(flag: Flag, evidence: list[Evidence]) -> FlagOut:
 def get_flags(
     session: SessionDep, _user: OperatorDep,
     status_: Annotated[Literal["open", "confirmed", "dismissed", "all"], Query(alias="status")] = "open",
-    flag_kind: Annotated[Literal["held", "hold_list", "empty_truck"] | None, Query()] = None,
+    flag_kind: FlagKindQ = None,
     gate: QueryName = None,
     camera: QueryName = None,
     # age_seconds(...) builds an Annotated[...] type at import time; FastAPI reads it, mypy cannot
@@ -57,6 +73,28 @@ def get_flags(
     evidence = evidence_for(session, [f.flag_id for f in rows])
     return FlagPage(total=total, limit=limit, offset=offset,
                     items=[_out(f, evidence.get(f.flag_id, [])) for f in rows])
+
+
+@router.get("/flags/export", response_class=StreamingResponse, responses=EXPORT_RESPONSES)
+def export_flags(
+    request: Request, settings: SettingsDep, _user: OperatorDep, since: ExportSince, until: ExportUntil,
+    status_: Annotated[Literal["reviewed", "confirmed", "dismissed", "open", "all"], Query(alias="status")] = "reviewed",
+    flag_kind: FlagKindQ = None, gate: QueryName = None, camera: QueryName = None,
+    format_: FormatQ = None, accept: AcceptH = None,
+) -> StreamingResponse:
+    """Flags started in a range (default: reviewed ones, confirmed or dismissed) with who reviewed them, when and
+    the note; times in the gate's time zone, streamed. Declared before ``/flags/{flag_id}``."""
+    tz = settings.tz
+    start, end = as_utc(since, tz), as_utc(until, tz)
+    fmt = pick_format(format_, accept)
+    try:
+        check_range(start, end)
+    except BadQuery as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    body = stream_from_db(
+        request.app.state.sessionmaker,
+        lambda session: flag_rows(session, status_, flag_kind, gate, camera, start, end, tz), FLAG_COLUMNS, fmt)
+    return export_response(body, fmt, filename("flags", gate, start, end, tz, fmt))
 
 
 @router.get("/flags/{flag_id}", response_model=FlagDetail)

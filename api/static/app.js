@@ -1,4 +1,4 @@
-// gatewatch review page: sign in, work the flag queue, chart crossings per hour.
+// gatewatch review page: sign in, work the flag queue, chart crossings per hour, export CSV.
 // Plain JS, no build, no CDN. The token lives in sessionStorage; images are fetched with it.
 "use strict";
 
@@ -23,11 +23,12 @@ async function api(path, options = {}) {
 }
 
 function show(view) {
-  for (const name of ["signin", "queue", "counts"]) $(name + "-view").hidden = name !== view;
+  for (const name of ["signin", "queue", "counts", "export"]) $(name + "-view").hidden = name !== view;
   for (const tab of document.querySelectorAll("nav .tab")) tab.classList.toggle("active", tab.dataset.view === view);
   $("nav").hidden = view === "signin";
   if (view === "queue") loadQueue();
   if (view === "counts") loadCounts();
+  if (view === "export") prepareExport();
 }
 
 function signOut(message) {
@@ -148,10 +149,15 @@ async function loadCounts() {
   try {
     const counts = await (await api("/api/v1/counts?" + params)).json();
     $("counts-total").textContent = counts.total + " crossings (" + counts.timezone + ")";
+    $("counts-zone").textContent = "Hours in " + zoneName(counts);
     drawChart(counts);
   } catch (e) {
     $("counts-error").textContent = e.message;
   }
+}
+
+function zoneName(counts) {
+  return counts.timezone + " (UTC" + counts.utc_offset + ")";
 }
 
 function svg(name, attrs, text) {
@@ -166,7 +172,8 @@ function drawChart(counts) {
   const n = counts.buckets.length || 1;
   const max = Math.max(1, ...counts.buckets.map((b) => b.count));
   const bw = (W - left - 10) / n;
-  const root = svg("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "crossings per hour" });
+  const root = svg("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: "img",
+    "aria-label": "crossings per hour, hours in " + zoneName(counts) });
   for (let i = 0; i <= 4; i++) {
     const v = Math.round((max * i) / 4), y = H - bottom - ((H - bottom - top) * i) / 4;
     root.appendChild(svg("line", { x1: left, x2: W - 10, y1: y, y2: y, stroke: "#e3e5ea" }));
@@ -174,14 +181,54 @@ function drawChart(counts) {
   }
   counts.buckets.forEach((b, i) => {
     const h = ((H - bottom - top) * b.count) / max, x = left + i * bw;
-    const bar = svg("rect", { class: "bar", x: x + 1, y: H - bottom - h, width: Math.max(1, bw - 2), height: h, "data-count": b.count });
-    bar.appendChild(svg("title", {}, fmtTime(b.start) + ": " + b.count));
+    // Labels come from the API, in the gate's time zone (never the browser's).
+    const bar = svg("rect", { class: "bar", x: x + 1, y: H - bottom - h, width: Math.max(1, bw - 2), height: h,
+      "data-count": b.count, "data-label": b.label });
+    bar.appendChild(svg("title", {}, b.local.slice(0, 16).replace("T", " ") + " " + counts.timezone + ": " + b.count));
     root.appendChild(bar);
-    const hour = new Date(b.start).getHours();
-    if (n <= 48 && i % 2 === 0) root.appendChild(svg("text", { x: x + bw / 2, y: H - bottom + 14, "text-anchor": "middle" }, String(hour).padStart(2, "0")));
+    if (n <= 48 && i % 2 === 0) {
+      root.appendChild(svg("text", { class: "hour", x: x + bw / 2, y: H - bottom + 14, "text-anchor": "middle" }, b.label));
+    }
   });
   $("chart").replaceChildren(root);
 }
+
+function prepareExport() {
+  $("export-error").textContent = "";
+  if (!$("export-from").value) $("export-from").value = todayLocal();
+  if (!$("export-to").value) $("export-to").value = $("export-from").value;
+}
+
+function nextDay(day) {
+  const next = new Date(day + "T00:00:00Z"); next.setUTCDate(next.getUTCDate() + 1);
+  return next.toISOString().slice(0, 10);
+}
+
+// Download with the bearer token: fetch the CSV, then save the blob under the server's file name.
+$("export-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("export-error").textContent = ""; $("export-done").textContent = "";
+  const form = new FormData(event.target);
+  const what = form.get("what");
+  const params = new URLSearchParams({ since: form.get("from") + "T00:00:00", until: nextDay(form.get("to")) + "T00:00:00", format: "csv" });
+  if (form.get("gate")) params.set("gate", form.get("gate"));
+  const path = { crossings: "/api/v1/crossings/export", counts: "/api/v1/counts/export", flags: "/api/v1/flags/export" }[what];
+  $("export-button").disabled = true;
+  try {
+    const response = await api(path + "?" + params);
+    const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+    const url = URL.createObjectURL(await response.blob());
+    const link = document.createElement("a");
+    link.href = url; link.download = match ? match[1] : what + ".csv";
+    document.body.appendChild(link); link.click(); link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    $("export-done").textContent = "Saved " + link.download;
+  } catch (e) {
+    $("export-error").textContent = e.message;
+  } finally {
+    $("export-button").disabled = false;
+  }
+});
 
 if (state.token) {
   $("who").textContent = state.user || "";

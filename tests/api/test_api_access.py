@@ -217,7 +217,8 @@ def test_openapi_docs_list_every_route(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/api/v1/events", "/api/v1/events/{event_id}/evidence/{role}", "/api/v1/holds", "/api/v1/counts",
                  "/api/v1/crossings", "/api/v1/vehicles/{plate}", "/api/v1/flags", "/api/v1/flags/{flag_id}/review",
-                 "/api/v1/auth/token", "/api/v1/keys", "/healthz", "/metrics"):
+                 "/api/v1/auth/token", "/api/v1/keys", "/healthz", "/metrics", "/api/v1/crossings/export",
+                 "/api/v1/counts/export", "/api/v1/flags/export"):
         assert path in paths
     assert client.get("/docs").status_code == 200
 

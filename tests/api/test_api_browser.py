@@ -1,18 +1,22 @@
-"""The review page in a real headless Chromium: sign in, see the flag and its image, confirm it."""
+"""The review page in a real headless Chromium: sign in, see the flag and its image, confirm it; hour labels in
+the gate's zone from a browser in another zone; a CSV export downloaded with the token."""
 
 from __future__ import annotations
 
+import csv
+import io
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.helpers import Env, flag_event, post_events
+from tests.api.helpers import T0, Env, crossing, flag_event, post_events
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -112,3 +116,46 @@ def test_sign_out_ends_the_token_on_the_server(client: TestClient, env: Env, liv
             browser.close()
     # before: the page only forgot the token, which went on working for 12 h
     assert client.get("/api/v1/users/me", headers=bearer).status_code == 401
+
+
+def test_hour_labels_follow_the_gate_zone_and_csv_downloads_in_a_utc_browser(
+    client: TestClient, env: Env, live_url: str
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    late = T0 + timedelta(hours=14)  # 15:00 UTC = 22:00 in Asia/Ho_Chi_Minh, the gate's zone
+    assert post_events(client, env.key, [crossing(frame_time=late, plate="29C-123.45")]).status_code == 200
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            context = browser.new_context(timezone_id="UTC", accept_downloads=True)
+            page = context.new_page()
+            assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == "UTC"
+            page.goto(f"{live_url}/ui/")
+            page.fill("#username", "olga")
+            page.fill("#password", "operator-password")
+            page.click("#signin-button")
+            expect(page.locator("#queue-view")).to_be_visible()
+
+            page.click('nav .tab[data-view="counts"]')
+            page.fill("#counts-day", "2026-11-24")
+            page.click("#counts-form button[type=submit]")
+            bar = page.locator('#chart rect.bar[data-count="1"]')
+            expect(bar).to_have_attribute("data-label", "22")  # was "15": the browser's zone
+            expect(page.locator("#chart text.hour").nth(11)).to_have_text("22")  # every other hour is labelled
+            expect(page.locator("#counts-zone")).to_have_text("Hours in Asia/Ho_Chi_Minh (UTC+07:00)")
+
+            page.click('nav .tab[data-view="export"]')
+            page.fill("#export-from", "2026-11-24")
+            page.fill("#export-to", "2026-11-24")
+            with page.expect_download() as info:
+                page.click("#export-button")
+            download = info.value
+            assert download.suggested_filename == "crossings_all-gates_20261124T0000_20261125T0000.csv"
+            text = Path(download.path()).read_text()
+            expect(page.locator("#export-done")).to_contain_text("Saved crossings_all-gates_")
+        finally:
+            browser.close()
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert [(r["plate"], r["time"], r["timezone"]) for r in rows] == [
+        ("29C12345", "2026-11-24T22:00:00+07:00", "Asia/Ho_Chi_Minh")]
