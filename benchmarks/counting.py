@@ -80,6 +80,7 @@ def peak_rss_mb() -> float:
 
 def run_gatewatch(sample: str, model: str, agnostic: bool) -> dict:
     from gatewatch.config import load_config
+    from gatewatch.events import CrossingEvent
     from gatewatch.sinks import MemorySink
     from gatewatch.vision.pipeline import GatePipeline
     from gatewatch.vision.runner import build_detector
@@ -100,8 +101,9 @@ def run_gatewatch(sample: str, model: str, agnostic: bool) -> dict:
     counts: dict[str, dict[str, int]] = {lane.id: {"entry": 0, "exit": 0} for lane in config.lanes}
     classes: dict[str, int] = {}
     for event in sink.events:
-        counts[event.lane][event.direction] += 1
-        classes[event.vehicle_class] = classes.get(event.vehicle_class, 0) + 1
+        if isinstance(event, CrossingEvent):
+            counts[event.lane][event.direction] += 1
+            classes[event.vehicle_class] = classes.get(event.vehicle_class, 0) + 1
     return {
         "frames": summary.frames, "seconds": summary.seconds, "latencies_ms": latencies,
         "counts": counts, "classes": classes, "model": detector.model.path.name,
@@ -118,12 +120,12 @@ def run_ultralytics(sample: str, model_name: str) -> dict:
     config = load_config(ROOT / "samples" / f"{sample}.yaml")
     model = str(resolve_model(model_name))
     classes = [2, 3, 5, 7]
-    counters = []
+    counters: list[solutions.ObjectCounter] = []
     for i, lane in enumerate(config.lanes):
         counter = solutions.ObjectCounter(model=model, region=[tuple(p) for p in lane.line], classes=classes,
                                           show=False, verbose=False, tracker="bytetrack.yaml")
         if i:  # further lanes reuse the first counter's tracks: one model run per frame, as in gatewatch
-            counter.extract_tracks = _shared_tracks(counters[0], counter)
+            counter.extract_tracks = _shared_tracks(counters[0], counter)  # type: ignore[method-assign]
         counters.append(counter)
     cap = cv2.VideoCapture(config.source.uri)
     ok, frame = cap.read()
@@ -147,12 +149,12 @@ def run_ultralytics(sample: str, model_name: str) -> dict:
         entry_is_in = lane.entry_heading in ("down", "right")
         entry, exit_ = (counter.in_count, counter.out_count) if entry_is_in else (counter.out_count, counter.in_count)
         counts[lane.id] = {"entry": entry, "exit": exit_}
-    classes: dict[str, int] = {}
+    per_class: dict[str, int] = {}
     for counter in counters:
         for name, inout in counter.classwise_count.items():
-            classes[name] = classes.get(name, 0) + inout["IN"] + inout["OUT"]
+            per_class[name] = per_class.get(name, 0) + inout["IN"] + inout["OUT"]
     return {"frames": frames, "seconds": seconds, "latencies_ms": latencies, "counts": counts,
-            "classes": {k: v for k, v in classes.items() if v}, "model": Path(model).name}
+            "classes": {k: v for k, v in per_class.items() if v}, "model": Path(model).name}
 
 
 def _shared_tracks(primary, counter):
