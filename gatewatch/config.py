@@ -85,6 +85,9 @@ class DetectConfig(Strict):
     confidence: float = Field(0.25, gt=0, lt=1, description="Minimum detection score.")
     iou: float = Field(0.5, gt=0, lt=1, description="NMS IoU threshold.")
     classes: list[str] = Field(list(VEHICLE_CLASSES), min_length=1, description="Model class names to keep.")
+    agnostic_nms: bool = Field(
+        True, description="Overlapping boxes suppress each other whatever their class: one box per vehicle."
+    )
 
 
 class TrackerConfig(Strict):
@@ -95,6 +98,9 @@ class TrackerConfig(Strict):
     high_confidence: float = Field(0.5, gt=0, lt=1, description="ByteTrack's first-stage (high) score threshold.")
     min_iou: float = Field(0.1, gt=0, lt=1, description="Minimum IoU for matching a detection to a track.")
     min_frames: int = Field(2, ge=1, le=30, description="Frames a track must be seen before it gets an id.")
+    class_vote: bool = Field(
+        True, description="A track's class is the confidence-weighted vote over its detections so far."
+    )
 
 
 class LaneConfig(Strict):

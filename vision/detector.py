@@ -1,4 +1,8 @@
-"""YOLO detector on ONNX Runtime: letterbox, decode, class-aware NMS, class filter.
+"""YOLO detector on ONNX Runtime: letterbox, decode, NMS, class filter.
+
+NMS is class-agnostic by default (``detect.agnostic_nms``): one vehicle on the gate camera is one
+box, even where the model scores it as both a truck and a bus; the box with the higher score stays.
+The track's class is then settled by a vote over its life (``gatewatch.vision.class_vote``).
 
 Returns ``supervision.Detections`` (the one currency between stages) with
 ``data["class_name"]`` filled from the model's own metadata.
@@ -37,10 +41,13 @@ def decode_yolo(
     iou: float,
     class_ids: np.ndarray | None,
     max_detections: int = 300,
+    agnostic: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Decode a YOLOv8/11 detect output ``(1, 4 + nc, N)`` into xyxy, scores, class ids.
 
-    Boxes stay in letterboxed input coordinates. NMS is class-aware (OpenCV's batched NMS).
+    Boxes stay in letterboxed input coordinates. ``agnostic``: overlapping boxes suppress each
+    other whatever their class (the higher score stays); otherwise per class (OpenCV's batched NMS,
+    where a truck box and a bus box on the same vehicle both survive).
     """
     preds = output[0]
     scores_all = preds[4:]
@@ -56,7 +63,12 @@ def decode_yolo(
     classes = best[keep] if class_ids is None else class_ids[best[keep]]
     xywh = boxes_cxcywh.copy()
     xywh[:, :2] -= xywh[:, 2:] / 2
-    kept = cv2.dnn.NMSBoxesBatched(xywh.tolist(), scores.tolist(), classes.tolist(), confidence, iou, top_k=max_detections)
+    if agnostic:
+        kept = cv2.dnn.NMSBoxes(xywh.tolist(), scores.tolist(), confidence, iou, top_k=max_detections)
+    else:
+        kept = cv2.dnn.NMSBoxesBatched(
+            xywh.tolist(), scores.tolist(), classes.tolist(), confidence, iou, top_k=max_detections
+        )
     idx = np.asarray(kept, dtype=int).reshape(-1)
     xyxy = xywh[idx].copy()
     xyxy[:, 2:] += xyxy[:, :2]
@@ -71,6 +83,7 @@ class YoloDetector:
         classes: class names to keep (``None`` keeps all).
         confidence: minimum score.
         iou: NMS IoU threshold.
+        agnostic_nms: suppress overlapping boxes across classes (one box per vehicle).
     """
 
     def __init__(
@@ -79,6 +92,7 @@ class YoloDetector:
         classes: Sequence[str] | None = None,
         confidence: float = 0.25,
         iou: float = 0.5,
+        agnostic_nms: bool = True,
     ) -> None:
         if not model.names:
             raise ModelError(f"{model.path}: no class names in the model metadata (not an Ultralytics export?)")
@@ -88,6 +102,7 @@ class YoloDetector:
         self.names = model.names
         self.confidence = confidence
         self.iou = iou
+        self.agnostic_nms = agnostic_nms
         self.class_ids: np.ndarray | None = None
         if classes is not None:
             by_name = {v: k for k, v in model.names.items()}
@@ -101,7 +116,9 @@ class YoloDetector:
         """Detect objects in a BGR frame ``(H, W, 3)``; boxes in frame pixels."""
         batch, scale, (pad_x, pad_y) = letterbox(frame, self.model.imgsz)
         output = self.model.run(batch)[0]
-        xyxy, scores, classes = decode_yolo(output, self.confidence, self.iou, self.class_ids)
+        xyxy, scores, classes = decode_yolo(
+            output, self.confidence, self.iou, self.class_ids, agnostic=self.agnostic_nms
+        )
         if len(xyxy):
             xyxy -= np.array([pad_x, pad_y, pad_x, pad_y], dtype=np.float32)
             xyxy /= scale

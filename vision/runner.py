@@ -27,7 +27,8 @@ def build_detector(config: CameraConfig) -> YoloDetector:
     """The vehicle detector the config names (model resolved, session warmed up)."""
     path = resolve_model(config.model.name, download=config.model.download)
     model = OnnxModel(path, providers=config.model.providers, threads=config.model.threads)
-    return YoloDetector(model, classes=config.detect.classes, confidence=config.detect.confidence, iou=config.detect.iou)
+    return YoloDetector(model, classes=config.detect.classes, confidence=config.detect.confidence, iou=config.detect.iou,
+                        agnostic_nms=config.detect.agnostic_nms)
 
 
 def check_lanes(config: CameraConfig, source: FrameSource) -> None:

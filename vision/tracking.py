@@ -5,6 +5,10 @@ dropped or skipped frame does not distort the motion model, and unconfirmed dete
 (``tracker_id == -1``) removed so later stages only see tracks. After each update ``ended``
 lists the tracks the tracker let go this frame (not seen for its lost-track time), so every
 stage that keeps per-track state can forget them in the same frame.
+
+Each track's class is settled by a vote over its life (``tracker.class_vote``, see
+``gatewatch.vision.class_vote``): the ``class_name`` the stages see is the track's, not the frame's.
+The votes of a track go when the track ends.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import supervision as sv
 from trackers import ByteTrackTracker
 
 from gatewatch.config import TrackerConfig
+from gatewatch.vision.class_vote import ClassVote
 from gatewatch.vision.stages import track_ids
 
 
@@ -35,6 +40,7 @@ class VehicleTracker:
         )
         self._live: set[int] = set()  # ids handed out and still held by the tracker
         self.ended: list[int] = []  # ids the last update let go
+        self.votes: ClassVote | None = ClassVote() if config.class_vote else None
 
     def _held_ids(self) -> set[int]:
         return {int(t.tracker_id) for t in self._tracker.tracks if int(t.tracker_id) >= 0}
@@ -53,11 +59,16 @@ class VehicleTracker:
         seen = {int(t) for t in track_ids(tracked)}
         self.ended = sorted(self._live - held - seen)
         self._live = (self._live | seen) - set(self.ended)
+        if self.votes is not None:
+            self.votes.forget(self.ended)
+            tracked = self.votes.settle(tracked)
         return tracked
 
     def end_all(self) -> list[int]:
         """End of stream: every track still held ends now (their ids, ascending)."""
         ended, self._live, self.ended = sorted(self._live), set(), []
+        if self.votes is not None:
+            self.votes.clear()
         return ended
 
     @property

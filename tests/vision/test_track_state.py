@@ -1,8 +1,8 @@
 """Running for months: per-track state ends with its track (issue #10, "Running for months").
 
 2,000 vehicles pass one after another (replayed boxes on a real camera frame, one real car
-photo every 200th vehicle for the real plate detector and reader) through the real tracker,
-the gate line, the plate stage and the held, hold-list and empty-truck stages. While they
+photo every 200th vehicle for the real plate detector and reader) through the real tracker
+(and its class vote), the gate line, the plate stage and the held, hold-list and empty-truck stages. While they
 pass, no stage holds more than what is in view; when the stream ends, nothing is left.
 """
 
@@ -111,6 +111,7 @@ def state_sizes(pipeline: GatePipeline, plates: PlateStage, held: HeldStage, hol
         "held": sum(len(zone._history) + len(zone._last_seen) for zone in held.zones),
         "hold list": len(holds._checked),
         "empty truck": len(trucks._trucks),
+        "class votes": len(pipeline.tracker.votes or ()),
     }
 
 
@@ -173,12 +174,13 @@ def test_two_thousand_vehicles_leave_no_per_track_state(scene, plate_detector):
     # The empty-truck verdicts are a record, not per-track state: the latest 1,000 are kept.
     builder_peak = {name: peak.pop(name) for name in builder_sizes(pipeline)}
     assert peak == {"tracker": 2, "line counted": 1, "line sides": 2, "plates": 1, "held": 4,
-                    "hold list": 2, "empty truck": 2, "verdicts": 1000}
+                    "hold list": 2, "empty truck": 2, "class votes": 2, "verdicts": 1000}
     # the event builder's state (plates of live tracks, crossings waiting, evidence of open flags) too
     assert max(builder_peak.values()) <= 2, builder_peak
     # ... and when the stream ends nothing is left behind.
     assert state_sizes(pipeline, plates, held, holds, trucks) == {
-        "line counted": 0, "line sides": 0, "plates": 0, "held": 0, "hold list": 0, "empty truck": 0}
+        "line counted": 0, "line sides": 0, "plates": 0, "held": 0, "hold list": 0, "empty truck": 0,
+        "class votes": 0}
     assert pipeline.tracker.live == 0
     assert builder_sizes(pipeline) == {"plate book": 0, "waiting crossings": 0, "open flag evidence": 0}
     assert plates.detections_total == VEHICLES // TALL_EVERY  # the real plate detector ran on each tall one
