@@ -247,7 +247,7 @@ class GatePipeline:
                 if max_frames is not None and summary.frames >= max_frames:
                     break  # frames already read ahead are dropped, not processed
         finally:
-            source.stop()
+            reader.close()  # stops the source and waits until the reader thread has left it
             if writer:
                 writer.close()
         for event in self.finish(last):

@@ -155,10 +155,15 @@ class FrameSource:
     def __init__(self) -> None:
         self.stats = SourceStats()
         self._stop = threading.Event()
+        # Held while a capture decodes and while it is released: FFmpeg must never see both at once
+        # (a capture released under a reading thread crashes or hangs the process).
+        self._capture_lock = threading.Lock()
+        self._released = False
 
     def stop(self) -> None:
         """Ask the source to end after the current frame (thread-safe)."""
         self._stop.set()
+
 
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError
@@ -203,7 +208,13 @@ class VideoFileSource(FrameSource):
         first_pts: float | None = None  # containers may start at a non-zero presentation time
         started = time.monotonic()
         while not self._stop.is_set():
-            ok = self.cap.grab()
+            with self._capture_lock:
+                if self._stop.is_set() or self._released:
+                    break
+                ok = self.cap.grab()
+                if ok:
+                    ok_image, image = self.cap.retrieve()
+                    pts = self.cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
             if not ok:
                 # A failed read before the container's end may be one damaged frame: try on.
                 if self.total_frames is not None and index < self.total_frames and misses < self.config.max_corrupt_in_row:
@@ -212,8 +223,7 @@ class VideoFileSource(FrameSource):
                     index += 1
                     continue
                 break
-            ok, image = self.cap.retrieve()
-            pts = self.cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            ok = ok_image
             if first_pts is None:
                 first_pts = pts - index / self.fps
             ts = pts - first_pts
@@ -257,7 +267,10 @@ class VideoFileSource(FrameSource):
             )
 
     def close(self) -> None:
-        self.cap.release()
+        self.stop()
+        with self._capture_lock:
+            self._released = True
+            self.cap.release()
 
 
 class ImageFolderSource(FrameSource):
@@ -355,7 +368,10 @@ class StreamSource(FrameSource):
         t0_wall = datetime.now(timezone.utc)
         misses = 0
         while not self._stop.is_set():
-            ok, image = self.cap.read()
+            with self._capture_lock:
+                if self._stop.is_set() or self._released:
+                    break
+                ok, image = self.cap.read()
             if ok and _valid(image):
                 misses = 0
                 ts = time.monotonic() - t0_mono
@@ -371,18 +387,26 @@ class StreamSource(FrameSource):
             if misses < 5:
                 continue
             log.warning("stream %s dropped after %d frames; reconnecting", self.config.uri, index)
-            self.cap.release()
+            with self._capture_lock:
+                self.cap.release()
             cap = self._reconnect()
             if cap is None:
                 if not self._stop.is_set():
                     raise SourceError(f"stream {self.config.uri} could not be reopened")
                 break
-            self.cap = cap
+            with self._capture_lock:
+                if self._released:
+                    cap.release()
+                    break
+                self.cap = cap
             self.stats.reconnects += 1
             misses = 0
 
     def close(self) -> None:
-        self.cap.release()
+        self.stop()
+        with self._capture_lock:
+            self._released = True
+            self.cap.release()
 
 
 def open_source(config: SourceConfig) -> FrameSource:
@@ -465,3 +489,20 @@ class Prefetcher:
         self._thread.join(timeout=5)
         if self.error is not None:
             raise self.error
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Stop the source and wait for the reader thread to leave it (frames read ahead are dropped).
+
+        A consumer that stops early (``max_frames``, an error) must call this before the source is
+        closed: releasing a capture while the reader thread is inside its decoder crashes or hangs
+        FFmpeg.
+        """
+        self.source.stop()
+        if not self._thread.is_alive():
+            return
+        deadline = time.monotonic() + timeout_s
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):  # make room, so the thread never waits on a full queue
+                self.queue.get(timeout=0.05)
+        if self._thread.is_alive():
+            log.warning("frame reader still decoding after %.0f s; the source is closed under its lock", timeout_s)

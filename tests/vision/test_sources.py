@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+import supervision as sv
 
-from gatewatch.config import SourceConfig
+from gatewatch.config import SourceConfig, load_config
 from gatewatch.errors import SourceError
-from gatewatch.vision.sources import ImageFolderSource, Prefetcher, VideoFileSource, open_source
+from gatewatch.sinks import MemorySink
+from gatewatch.vision.pipeline import GatePipeline
+from gatewatch.vision.sources import (
+    Frame,
+    FrameSource,
+    ImageFolderSource,
+    Prefetcher,
+    VideoFileSource,
+    open_source,
+)
 from tests.conftest import asset
+
+ROOT = Path(__file__).resolve().parents[2]
 
 START = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
 
@@ -105,3 +119,67 @@ def test_folder_without_images(tmp_path):
 def test_unreachable_stream_fails_at_open():
     with pytest.raises(SourceError, match="cannot open stream"):
         open_source(SourceConfig(uri="rtsp://127.0.0.1:9/none", reconnect={"max_attempts": 1, "initial_s": 0.1}))
+
+
+class SlowDecoder(FrameSource):
+    """A source whose every frame takes 50 ms to decode; records a ``close()`` that lands mid-decode.
+
+    Releasing a real capture while the reader thread is inside FFmpeg aborted or hung the test run.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fps, self.size, self.total_frames = 10.0, (64, 48), None
+        self.decoding = False
+        self.closed_mid_decode: bool | None = None
+
+    def __iter__(self):
+        for i in range(200):
+            if self._stop.is_set():
+                break
+            self.decoding = True
+            time.sleep(0.05)
+            self.decoding = False
+            yield Frame(np.zeros((48, 64, 3), np.uint8), i, i / 10, datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+    def close(self) -> None:
+        self.closed_mid_decode = self.decoding
+
+
+class NoVehicles:
+    def predict(self, image: np.ndarray) -> sv.Detections:
+        return sv.Detections.empty()
+
+
+@pytest.mark.parametrize("stop_after", [1, 3])
+def test_closing_after_an_early_stop_waits_for_the_reader_thread(stop_after: int) -> None:
+    source = SlowDecoder()
+    reader = Prefetcher(source)
+    for n, _ in enumerate(reader, 1):
+        if n >= stop_after:
+            break
+    reader.close()
+    source.close()
+    assert source.closed_mid_decode is False
+    assert not reader._thread.is_alive()
+
+
+def test_a_run_cut_short_by_max_frames_leaves_the_source_safe_to_close() -> None:
+    config = load_config(ROOT / "samples" / "highway_cctv.yaml")
+    for _ in range(3):
+        source = SlowDecoder()
+        summary = GatePipeline(config, NoVehicles(), MemorySink(), fps=source.fps).run(source, max_frames=2)
+        source.close()
+        assert summary.frames == 2
+        assert source.closed_mid_decode is False
+
+
+def test_a_video_source_closed_while_its_reader_decodes_is_safe() -> None:
+    """Real capture: close() waits for the frame being decoded (the lock), then nothing more is read."""
+    source = VideoFileSource(SourceConfig(uri=str(asset("videos/highway_720p_cars.mp4"))))
+    reader = Prefetcher(source)
+    frames = iter(reader)
+    next(frames)
+    source.close()  # the reader thread is decoding ahead right now
+    reader.close()
+    assert not reader._thread.is_alive()
