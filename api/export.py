@@ -22,14 +22,14 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import Header, Query
+from fastapi import Header, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gatewatch.api.exceptions import BadQuery
 from gatewatch.api.models import Crossing, Flag
-from gatewatch.api.queries import CrossingFilter, bucket_label
+from gatewatch.api.queries import CrossingFilter, as_utc, bucket_label
 from gatewatch.api.schemas import RequiredTime
 
 ExportFormat = Literal["csv", "json", "ndjson"]
@@ -69,6 +69,16 @@ def check_range(since: datetime, until: datetime, max_days: int = MAX_EXPORT_DAY
         raise BadQuery("'until' must be after 'since'")
     if until - since > timedelta(days=max_days):
         raise BadQuery(f"an export covers at most {max_days} days; split the range")
+
+
+def export_range(since: datetime, until: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """An export's ``since``/``until`` (naive: in the gate's zone) in UTC, checked; 422 naming the problem."""
+    start, end = as_utc(since, tz), as_utc(until, tz)
+    try:
+        check_range(start, end)
+    except BadQuery as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return start, end
 
 
 def pick_format(requested: ExportFormat | None, accept: str | None) -> ExportFormat:

@@ -17,10 +17,10 @@ from gatewatch.api.export import (
     ExportSince,
     ExportUntil,
     FormatQ,
-    check_range,
     count_rows,
     crossing_rows,
     encode,
+    export_range,
     export_response,
     filename,
     pick_format,
@@ -92,10 +92,9 @@ def export_counts(
 ) -> StreamingResponse:
     """Counts per hour or local day as a download: start, end and label in the gate's time zone, the zone, count."""
     tz = settings.tz
-    start, end = as_utc(since, tz), as_utc(until, tz)
+    start, end = export_range(since, until, tz)
     fmt = pick_format(format_, accept)
     try:
-        check_range(start, end)
         rows = counts(session, CrossingFilter(gate, camera, lane, direction, vehicle_class), start, end, bucket, tz)
     except BadQuery as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
@@ -114,12 +113,8 @@ def export_crossings(
     Times are in the gate's time zone with their offset (``time``) and each row names the zone (``timezone``).
     """
     tz = settings.tz
-    start, end = as_utc(since, tz), as_utc(until, tz)
+    start, end = export_range(since, until, tz)
     fmt = pick_format(format_, accept)
-    try:
-        check_range(start, end)
-    except BadQuery as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     flt = CrossingFilter(gate, camera, lane, direction, vehicle_class)
     body = stream_from_db(request.app.state.sessionmaker,
                           lambda session: crossing_rows(session, flt, start, end, tz), CROSSING_COLUMNS, fmt)

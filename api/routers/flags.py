@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from gatewatch.api.deps import OperatorDep, SessionDep, SettingsDep
 from gatewatch.api.evidence import find_by_hash
-from gatewatch.api.exceptions import BadQuery, Conflict, NotFound
+from gatewatch.api.exceptions import Conflict, NotFound
 from gatewatch.api.export import (
     EXPORT_RESPONSES,
     FLAG_COLUMNS,
@@ -18,7 +18,7 @@ from gatewatch.api.export import (
     ExportSince,
     ExportUntil,
     FormatQ,
-    check_range,
+    export_range,
     export_response,
     filename,
     flag_rows,
@@ -26,7 +26,6 @@ from gatewatch.api.export import (
     stream_from_db,
 )
 from gatewatch.api.models import Evidence, Flag
-from gatewatch.api.queries import as_utc
 from gatewatch.api.review import evidence_for, flag_events, flag_reviews, get_flag, list_flags, review_flag
 from gatewatch.api.schemas import (
     EvidenceRef,
@@ -85,12 +84,8 @@ def export_flags(
     """Flags started in a range (default: reviewed ones, confirmed or dismissed) with who reviewed them, when and
     the note; times in the gate's time zone, streamed. Declared before ``/flags/{flag_id}``."""
     tz = settings.tz
-    start, end = as_utc(since, tz), as_utc(until, tz)
+    start, end = export_range(since, until, tz)
     fmt = pick_format(format_, accept)
-    try:
-        check_range(start, end)
-    except BadQuery as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     body = stream_from_db(
         request.app.state.sessionmaker,
         lambda session: flag_rows(session, status_, flag_kind, gate, camera, start, end, tz), FLAG_COLUMNS, fmt)
