@@ -154,21 +154,17 @@ def wait_for(predicate, timeout_s: float, interval_s: float = 0.05) -> bool:  # 
     return bool(predicate())
 
 
-class FaultProxy:
-    """A reverse proxy in front of the real API that fails on chosen events, as a buggy or stricter API would.
+class LoopbackProxy:
+    """A reverse proxy on 127.0.0.1 in front of the real API; ``intercept`` may answer a request itself.
 
-    A batch holding an id in ``poisoned`` gets a 500 (the API "crashes" on it); one holding an id in
-    ``conflicting`` gets a 409 naming it (as the API answers an id re-sent with other content);
-    ``outage`` set to a status answers every request with it. Everything else is forwarded.
+    Subclasses override ``intercept(command, body)`` to return ``(status, body, headers)`` for a
+    request they answer, or ``None`` to forward it (API key and content type passed on).
     """
 
     def __init__(self, upstream: str) -> None:
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-        self.poisoned: set[str] = set()
-        self.conflicting: set[str] = set()
-        self.outage: int | None = None
         self.answers: list[int] = []
         proxy = self
 
@@ -176,35 +172,25 @@ class FaultProxy:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def _answer(self, status: int, body: bytes) -> None:
+            def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
                 proxy.answers.append(status)
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                for name, value in {"Content-Type": "application/json", **headers}.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 
             def _handle(self) -> None:
-                import json
-
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if proxy.outage is not None:
-                    self._answer(proxy.outage, b'{"detail": "outage"}')
-                    return
-                if self.command == "POST":
-                    ids = [e.get("event_id") for e in json.loads(body).get("events", [])]
-                    if proxy.poisoned & set(ids):
-                        self._answer(500, b"Internal Server Error")
-                        return
-                    for index, event_id in enumerate(ids):
-                        if event_id in proxy.conflicting:
-                            detail = {"index": index, "event_id": event_id,
-                                      "error": "event_id already stored with different content"}  # fmt: skip
-                            self._answer(409, json.dumps({"detail": detail}).encode())
-                            return
-                headers = {k: v for k, v in self.headers.items() if k.lower() in ("x-api-key", "content-type")}
-                answer = httpx.request(self.command, upstream + self.path, headers=headers, content=body, timeout=10)
-                self._answer(answer.status_code, answer.content)
+                answer = proxy.intercept(self.command, body)
+                if answer is None:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() in ("x-api-key", "content-type")}
+                    forwarded = httpx.request(self.command, upstream + self.path, headers=headers, content=body,
+                                              timeout=10)
+                    answer = (forwarded.status_code, forwarded.content,
+                              {"Content-Type": forwarded.headers.get("content-type", "application/json")})
+                self._answer(*answer)
 
             do_POST = do_PUT = _handle
 
@@ -213,9 +199,44 @@ class FaultProxy:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
+    def intercept(self, command: str, body: bytes) -> tuple[int, bytes, dict[str, str]] | None:
+        """Answer a request here (status, body, headers), or ``None`` to forward it."""
+        return None
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class FaultProxy(LoopbackProxy):
+    """A reverse proxy in front of the real API that fails on chosen events, as a buggy or stricter API would.
+
+    A batch holding an id in ``poisoned`` gets a 500 (the API "crashes" on it); one holding an id in
+    ``conflicting`` gets a 409 naming it (as the API answers an id re-sent with other content);
+    ``outage`` set to a status answers every request with it. Everything else is forwarded.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.poisoned: set[str] = set()
+        self.conflicting: set[str] = set()
+        self.outage: int | None = None
+        super().__init__(upstream)
+
+    def intercept(self, command: str, body: bytes) -> tuple[int, bytes, dict[str, str]] | None:
+        import json
+
+        if self.outage is not None:
+            return self.outage, b'{"detail": "outage"}', {}
+        if command == "POST":
+            ids = [e.get("event_id") for e in json.loads(body).get("events", [])]
+            if self.poisoned & set(ids):
+                return 500, b"Internal Server Error", {}
+            for index, event_id in enumerate(ids):
+                if event_id in self.conflicting:
+                    detail = {"index": index, "event_id": event_id,
+                              "error": "event_id already stored with different content"}  # fmt: skip
+                    return 409, json.dumps({"detail": detail}).encode(), {}
+        return None
 
 
 class SmallDisk:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import pytest
 
 from gatewatch.sinks.http import RETRY_AFTER_MAX_S, ApiClient, parse_retry_after
 from gatewatch.sinks.outbox import Outbox, OutboxSink, RetryPolicy
-from tests.sinks.helpers import ApiServer, make_crossing
+from tests.sinks.helpers import ApiServer, LoopbackProxy, make_crossing
 
 NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -38,46 +35,22 @@ def test_parse_retry_after(value: str | None, seconds: float | None) -> None:
     assert parse_retry_after(value, now=NOW) == seconds
 
 
-class _Maintenance:
+class _Maintenance(LoopbackProxy):
     """A reverse proxy to the API that answers the first ``refuse`` requests 503 (with ``retry_after``)."""
 
     def __init__(self, upstream: str, refuse: int, retry_after: str | None) -> None:
         self.times: list[float] = []
-        proxy = self
+        self.refuse, self.retry_after = refuse, retry_after
+        super().__init__(upstream)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _handle(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                proxy.times.append(time.monotonic())
-                if len(proxy.times) <= refuse:
-                    self.send_response(503)
-                    if retry_after is not None:
-                        self.send_header("Retry-After", retry_after)
-                    self.send_header("Content-Length", "11")
-                    self.end_headers()
-                    self.wfile.write(b"maintenance")
-                    return
-                headers = {k: v for k, v in self.headers.items() if k.lower() in ("x-api-key", "content-type")}
-                answer = httpx.request(self.command, upstream + self.path, headers=headers, content=body, timeout=10)
-                self.send_response(answer.status_code)
-                self.send_header("Content-Type", answer.headers.get("content-type", "application/json"))
-                self.send_header("Content-Length", str(len(answer.content)))
-                self.end_headers()
-                self.wfile.write(answer.content)
-
-            do_POST = do_PUT = _handle
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def intercept(self, command: str, body: bytes) -> tuple[int, bytes, dict[str, str]] | None:
+        self.times.append(time.monotonic())
+        if len(self.times) > self.refuse:
+            return None
+        headers = {"Content-Type": "text/plain"}
+        if self.retry_after is not None:
+            headers["Retry-After"] = self.retry_after
+        return 503, b"maintenance", headers
 
 
 @pytest.fixture
