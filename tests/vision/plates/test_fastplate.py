@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -12,6 +11,7 @@ from gatewatch.errors import ModelError
 from gatewatch.vision.plates import AutoReaderConfig, PlatesConfig, build_reader, normalise
 from gatewatch.vision.plates.config import FastPlateReaderConfig, FusedReaderConfig
 from gatewatch.vision.plates.readers import READERS
+from tests.vision.plates.helpers import plate_crop
 
 VN = "vn_plate_crops_label_plate_number/images"
 CN = "cn_lprnet_test_crops/images"
@@ -42,13 +42,6 @@ AGREE = [
 CHINESE = [(f"{CN}/京PL3N67.jpg", "京PL3N67"), (f"{CN}/川X90621.jpg", "川X90621"), (f"{CN}/皖A0K782.jpg", "皖A0K782")]
 
 
-def _crop(plates_dir: Path, rel: str) -> np.ndarray:
-    path = plates_dir / rel
-    if not path.is_file():
-        pytest.skip(f"asset missing: {path}")
-    image = cv2.imread(str(path))
-    assert image is not None, path
-    return image
 
 
 def _build(config):
@@ -77,21 +70,21 @@ def auto():
 
 @pytest.mark.parametrize(("rel", "text", "lines"), ALONE, ids=[c[1] for c in ALONE])
 def test_fastplate_reads_real_crops(alone, plates_dir: Path, rel: str, text: str, lines: tuple[str, ...]) -> None:
-    reading = alone.read(_crop(plates_dir, rel))
+    reading = alone.read(plate_crop(plates_dir, rel))
     assert reading is not None and reading.lines == lines
     assert normalise(reading.lines).text == text
     assert 0.9 <= reading.confidence <= 1.0 and len(reading.line_confidences) == len(lines)
 
 
 def test_fastplate_batch_equals_one_by_one(alone, plates_dir: Path) -> None:
-    crops = [_crop(plates_dir, rel) for rel, _, _ in ALONE] + [np.zeros((0, 0, 3), np.uint8)]
+    crops = [plate_crop(plates_dir, rel) for rel, _, _ in ALONE] + [np.zeros((0, 0, 3), np.uint8)]
     assert alone.read_many(crops) == [alone.read(c) for c in crops]
     assert alone.read_many(crops)[-1] is None
 
 
 @pytest.mark.parametrize(("rel", "text", "lines"), FIXED, ids=[c[1] for c in FIXED])
 def test_fused_fixes_a_pp_ocr_miss(fused, auto, plates_dir: Path, rel: str, text: str, lines: tuple[str, ...]) -> None:
-    crop = _crop(plates_dir, rel)
+    crop = plate_crop(plates_dir, rel)
     pp = auto.read(crop)
     pp_plate = normalise(pp.lines) if pp else None
     assert pp_plate is None or pp_plate.text != text, "PP-OCR reads this crop now: pick another one for this test"
@@ -102,14 +95,14 @@ def test_fused_fixes_a_pp_ocr_miss(fused, auto, plates_dir: Path, rel: str, text
 
 @pytest.mark.parametrize(("rel", "text", "lines"), AGREE, ids=[c[1] for c in AGREE])
 def test_fused_keeps_what_both_read(fused, plates_dir: Path, rel: str, text: str, lines: tuple[str, ...]) -> None:
-    reading = fused.read(_crop(plates_dir, rel))
+    reading = fused.read(plate_crop(plates_dir, rel))
     assert reading is not None and reading.lines == lines and normalise(reading.lines).text == text
     assert reading.confidence >= 0.95
 
 
 @pytest.mark.parametrize(("rel", "text"), CHINESE, ids=[c[1] for c in CHINESE])
 def test_fused_reads_chinese_as_auto(fused, auto, alone, plates_dir: Path, rel: str, text: str) -> None:
-    crop = _crop(plates_dir, rel)
+    crop = plate_crop(plates_dir, rel)
     reading = fused.read(crop)
     assert reading == auto.read(crop)
     assert normalise(reading.lines).text == text

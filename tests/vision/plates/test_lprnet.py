@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -30,6 +29,7 @@ from gatewatch.vision.plates.lprnet import (
     lprnet_model_path,
 )
 from gatewatch.vision.plates.readers import fuse_cn
+from tests.vision.plates.helpers import plate_crop
 
 CN = "cn_lprnet_test_crops/images"
 VN = "vn_plate_crops_label_plate_number/images"
@@ -60,13 +60,6 @@ def auto(lprnet_onnx: Path) -> AutoReader:
     return AutoReader(AutoReaderConfig(lprnet_model_path=lprnet_onnx, threads=1))
 
 
-def _crop(plates_dir: Path, rel: str) -> np.ndarray:
-    path = plates_dir / rel
-    if not path.is_file():
-        pytest.skip(f"asset missing: {path}")
-    image = cv2.imread(str(path))
-    assert image is not None, path
-    return image
 
 
 def test_charset() -> None:
@@ -85,7 +78,7 @@ def test_ctc_decode_drops_repeats_and_blanks() -> None:
 
 @pytest.mark.parametrize("plate", LPRNET_CROPS)
 def test_lprnet_reads_real_cn_crops(lprnet: LprnetReader, plates_dir: Path, plate: str) -> None:
-    reading = lprnet.read(_crop(plates_dir, f"{CN}/{plate}.jpg"))
+    reading = lprnet.read(plate_crop(plates_dir, f"{CN}/{plate}.jpg"))
     assert reading is not None and reading.lines == (plate,)
     assert normalise(reading.lines).text == plate
     assert 0.5 <= reading.confidence <= 1.0
@@ -153,7 +146,7 @@ def test_runtime_does_not_import_torch() -> None:
 
 @pytest.mark.parametrize("plate", LPRNET_CROPS + FUSED_CROPS)
 def test_auto_reads_cn_crops(auto: AutoReader, plates_dir: Path, plate: str) -> None:
-    reading = auto.read(_crop(plates_dir, f"{CN}/{plate}.jpg"))
+    reading = auto.read(plate_crop(plates_dir, f"{CN}/{plate}.jpg"))
     assert reading is not None
     fitted = normalise(reading.lines)
     assert fitted is not None and fitted.text == plate and fitted.country == "CN"
@@ -163,7 +156,7 @@ def test_auto_reads_cn_crops(auto: AutoReader, plates_dir: Path, plate: str) -> 
     "rel", [f"{VN}/3CarLongPlate226.jpg", f"{VN}/11CarLongPlate587.jpg", f"{VN}/10xemay1217.jpg", f"{VN}/ndata1.jpg"]
 )
 def test_auto_leaves_vn_reads_alone(auto: AutoReader, plates_dir: Path, rel: str) -> None:
-    crop = _crop(plates_dir, rel)
+    crop = plate_crop(plates_dir, rel)
     assert isinstance(auto.rapid, RapidOcrReader) and auto.rapid.config == RapidOcrReaderConfig(threads=1)
     before = auto.lprnet_reads
     assert auto.read(crop) == auto.rapid.read(crop)

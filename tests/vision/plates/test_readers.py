@@ -23,6 +23,7 @@ from gatewatch.vision.plates import (
 )
 from gatewatch.vision.plates.lines import inset, split_lines
 from gatewatch.vision.plates.readers import READERS
+from tests.vision.plates.helpers import plate_crop
 
 VN = "vn_plate_crops_label_plate_number/images"
 CN = "cn_lprnet_test_crops/images"
@@ -49,18 +50,11 @@ def rapid() -> RapidOcrReader:
     return RapidOcrReader(RapidOcrReaderConfig(threads=1))
 
 
-def _crop(plates_dir: Path, rel: str) -> np.ndarray:
-    path = plates_dir / rel
-    if not path.is_file():
-        pytest.skip(f"asset missing: {path}")
-    image = cv2.imread(str(path))
-    assert image is not None, path
-    return image
 
 
 @pytest.mark.parametrize(("rel", "text", "n_lines"), CROPS, ids=[c[1] for c in CROPS])
 def test_rapidocr_reads_real_crops(rapid: RapidOcrReader, plates_dir: Path, rel: str, text: str, n_lines: int) -> None:
-    reading = rapid.read(_crop(plates_dir, rel))
+    reading = rapid.read(plate_crop(plates_dir, rel))
     assert reading is not None
     assert len(reading.lines) == n_lines
     plate = normalise(reading.lines)
@@ -69,7 +63,7 @@ def test_rapidocr_reads_real_crops(rapid: RapidOcrReader, plates_dir: Path, rel:
 
 
 def test_two_line_order(plates_dir: Path) -> None:
-    crop = _crop(plates_dir, f"{VN}/10xemay1217.jpg")
+    crop = plate_crop(plates_dir, f"{VN}/10xemay1217.jpg")
     top, bottom = split_lines(crop)
     assert top.shape[0] + bottom.shape[0] >= crop.shape[0]
     assert top.shape[1] == bottom.shape[1] == crop.shape[1]
@@ -91,7 +85,7 @@ def test_inset(shape: tuple[int, int, int], fraction: float, expected: tuple[int
 def test_frame_inset_drops_the_plate_frame(plates_dir: Path) -> None:
     # 60-P7 1246 (checked on the image), the plate's light frame at the left edge. The default INT8
     # reader reads the frame as a 1 without the inset (the fp32 model does not on this crop).
-    crop = _crop(plates_dir, f"{VN}/2xemay385.jpg")
+    crop = plate_crop(plates_dir, f"{VN}/2xemay385.jpg")
     uninset = RapidOcrReader(RapidOcrReaderConfig(threads=1, frame_inset=0.0)).read(crop)
     assert uninset is not None and uninset.lines == ("60-P7", "11246")  # the frame's left edge read as a 1
     reading = RapidOcrReader(RapidOcrReaderConfig(threads=1)).read(crop)
@@ -123,7 +117,7 @@ def easy() -> EasyOcrReader:
 
 def test_easyocr_loads_offline_and_reads(easy: EasyOcrReader, plates_dir: Path) -> None:
     assert (easy.model_dir / "english_g2.pth").is_file()
-    reading = easy.read(_crop(plates_dir, f"{VN}/10xemay1217.jpg"))
+    reading = easy.read(plate_crop(plates_dir, f"{VN}/10xemay1217.jpg"))
     assert reading is not None and len(reading.lines) == 2
     assert easy.read(np.zeros((0, 0, 3), np.uint8)) is None
 
@@ -177,7 +171,7 @@ def test_int8_recogniser_matches_fp32_on_real_crops(rapid: RapidOcrReader, plate
     assert rapid.recognizer.path.stat().st_size < fp32.recognizer.path.stat().st_size / 2
     vn_crops = [(rel, text) for rel, text, _ in CROPS if rel.startswith(VN)]
     for rel, text in vn_crops:
-        reads = [reader.read(_crop(plates_dir, rel)) for reader in (rapid, fp32)]
+        reads = [reader.read(plate_crop(plates_dir, rel)) for reader in (rapid, fp32)]
         assert [normalise(r.lines).text for r in reads if r] == [text, text], rel
 
 
@@ -221,7 +215,7 @@ def test_int8_over_tolerance_is_not_cached_and_falls_back_to_fp32(
     assert "over the tolerance 1e-09" in caplog.text and "using fp32" in caplog.text
     assert [p.name for p in tmp_path.iterdir()] == [reader.recognizer.path.name]  # the pruned copy only
     assert "_int8_" not in reader.recognizer.path.name
-    reading = reader.read(_crop(plates_dir, f"{VN}/10xemay1217.jpg"))
+    reading = reader.read(plate_crop(plates_dir, f"{VN}/10xemay1217.jpg"))
     assert reading is not None and normalise(reading.lines).text == "59L214999"
 
 
@@ -239,7 +233,7 @@ def test_pruned_copy_over_tolerance_uses_the_full_model(
     assert "over the tolerance 0" in caplog.text and "using the full model" in caplog.text
     assert list(tmp_path.iterdir()) == []
     for rel, text, _ in CROPS[:8]:
-        reads = [reader.read(_crop(plates_dir, rel)) for reader in (pruned, full)]
+        reads = [reader.read(plate_crop(plates_dir, rel)) for reader in (pruned, full)]
         assert [normalise(r.lines).text for r in reads if r] == [text, text], rel
 
 
