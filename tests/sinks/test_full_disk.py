@@ -7,6 +7,7 @@ The outbox and the JSON-lines file live on a real 2 MB tmpfs that the test fills
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -105,10 +106,10 @@ def test_memory_bound_drops_images_before_events(small_disk: SmallDisk, api: Api
         room -= path.stat().st_size
         kept += 1
     client = ApiClient(api.url, api_key, connect_timeout_s=1.0, read_timeout_s=3.0)
-    # The store retry waits 5 s: a retry while the ten are emitted may put a body (its image dropped)
-    # into the outbox file's free pages on the full disk, which is right, but not what is counted here.
+    # No store retry while the ten are emitted: a retry may put a body (its image dropped) into the
+    # outbox file's free pages on the full disk, which is right, but not what is counted here.
     sink = OutboxSink(Outbox(small_disk.root / "o.sqlite"), client, retry=FAST_RETRY, idle_poll_s=0.05,
-                      store_retry_s=5.0, memory_mb=bound / 1e6, close_grace_s=5.0)  # fmt: skip
+                      store_retry_s=3600.0, memory_mb=bound / 1e6, close_grace_s=5.0)  # fmt: skip
     small_disk.fill()
     for event in events:
         sink.emit(event)
@@ -117,11 +118,27 @@ def test_memory_bound_drops_images_before_events(small_disk: SmallDisk, api: Api
     assert (stats.held_in_memory, stats.dropped_images_total, stats.dropped_events_total) == (10, 10 - kept, 0)
     assert stats.held_in_memory_bytes <= bound
     small_disk.free()
+    sink.store_retry_s = 0.05
     assert sink.wait_idle(30)
     sink.close()
     assert {str(e.event_id) for e in events} <= set(api.event_ids())
     with_image = {e for e, role in api.evidence() if role == "crop"} & {str(e.event_id) for e in events}
     assert with_image == {str(e.event_id) for e in events[10 - kept :]}
+
+
+def test_failed_store_waits_store_retry_before_the_next_try(small_disk: SmallDisk, api: ApiServer, api_key: str) -> None:
+    """The sender's first retry comes ``store_retry_s`` after the failed store, not at once."""
+    client = ApiClient(api.url, api_key, connect_timeout_s=1.0, read_timeout_s=3.0)
+    sink = OutboxSink(Outbox(small_disk.root / "o.sqlite"), client, retry=FAST_RETRY, idle_poll_s=0.05,
+                      store_retry_s=2.0, close_grace_s=1.0)  # fmt: skip
+    small_disk.fill()
+    sink.emit(make_crossing(0, real_jpegs(1)[0]))
+    time.sleep(0.5)  # the sender has woken (idle poll 0.05 s) and looked at what is held
+    assert (sink.stats().store_errors_total, sink.stats().held_in_memory) == (1, 1)
+    small_disk.free()
+    assert sink.wait_idle(30)
+    assert sink.stats().store_errors_total == 1
+    sink.close()
 
 
 def test_memory_bound_drops_oldest_events_only_when_events_alone_exceed_it() -> None:

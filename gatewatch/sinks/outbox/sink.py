@@ -82,6 +82,7 @@ class OutboxSink(OutboxSender):
             try:
                 self.outbox.store(event, images)
             except OutboxError as exc:
+                self._last_store_try = time.monotonic()  # a failed store is a try: the sender waits store_retry_s
                 self._store_failed(exc)
             else:
                 self._work.set()
