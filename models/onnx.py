@@ -98,17 +98,14 @@ class OnnxModel:
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelError(f"model file not found: {self.path}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
         self.providers = choose_providers(providers)
-        try:
-            self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=self.providers)
-        except Exception as exc:  # onnxruntime raises several unrelated types here
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"{self.path}: not a loadable ONNX model ({first})") from exc
+        self.session = self._session(threads, mem_pattern=True)
+        self.dynamic_shape = any(not isinstance(d, int) for i in self.session.get_inputs() for d in i.shape)
+        if self.dynamic_shape:
+            # onnxruntime keeps one memory plan per distinct input shape and never drops it (~12 KB
+            # each): a recogniser fed crops of every width grew the edge's heap for hours. Without
+            # the plans the heap stays flat; the outputs are the same.
+            self.session = self._session(threads, mem_pattern=False)
         self.providers = self.session.get_providers()
         inputs = self.session.get_inputs()
         self.input_name = inputs[0].name
@@ -127,6 +124,19 @@ class OnnxModel:
             self.run(np.zeros((1, 3, *self.imgsz), dtype=self.input_dtype))
             self.warmup_ms = (time.perf_counter() - start) * 1000
         log.info("loaded %s on %s (imgsz=%s, %d classes)", self.path.name, self.providers[0], self.imgsz, len(self.names))
+
+    def _session(self, threads: int, *, mem_pattern: bool) -> ort.InferenceSession:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        options.enable_mem_pattern = mem_pattern
+        try:
+            return ort.InferenceSession(str(self.path), sess_options=options, providers=self.providers)
+        except Exception as exc:  # onnxruntime raises several unrelated types here
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"{self.path}: not a loadable ONNX model ({first})") from exc
 
     def _input_size(self, given: tuple[int, int] | None) -> tuple[int, int]:
         imgsz = self.metadata.get("imgsz")
