@@ -26,22 +26,21 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
-import cv2
-import numpy as np
 import supervision as sv
 
 from gatewatch.config import CameraConfig
 from gatewatch.events import CrossingEvent, FlagEvent
 from gatewatch.sinks import EventSink
+from gatewatch.vision.annotate import AnnotatedVideo, GateAnnotator
 from gatewatch.vision.detector import Detector
+from gatewatch.vision.flags.held import HeldStage
 from gatewatch.vision.latency import LatencyHistogram
 from gatewatch.vision.lines import GateLine
 from gatewatch.vision.publish import EventBuilder, Publisher
 from gatewatch.vision.sources import Frame, FrameSource, Prefetcher
-from gatewatch.vision.stages import FlagChange, PlateBook, PlateUpdate, Stage, track_ids
+from gatewatch.vision.stages import Crossing, FlagChange, PlateBook, PlateUpdate, Stage
 from gatewatch.vision.tracking import VehicleTracker
 
 log = logging.getLogger(__name__)
@@ -66,6 +65,7 @@ class FrameResult:
     crossings: list[CrossingEvent]
     flags: list[FlagEvent]
     latency_ms: float
+    counted: list[Crossing] = field(default_factory=list)  # tracks counted on this frame (events may wait for a plate)
 
 
 @dataclass
@@ -186,7 +186,8 @@ class GatePipeline:
         released = self.builder.crossings(frame, crossings, in_view)  # ended tracks' crossings go out here
         ended_flags = self.builder.flags(self._forget(frame, self.tracker.ended))
         self.publisher.publish([*update_flags, *released, *ended_flags])
-        return FrameResult(frame, tracks, released, update_flags + ended_flags, (time.perf_counter() - start) * 1000)
+        return FrameResult(frame, tracks, released, update_flags + ended_flags, (time.perf_counter() - start) * 1000,
+                           crossings)  # fmt: skip
 
     def _forget(self, frame: Frame, ended: list[int]) -> list[FlagChange]:
         """Every stage drops the state of tracks that ended; flags they held may end now."""
@@ -223,7 +224,7 @@ class GatePipeline:
     ) -> RunSummary:
         """Process a whole source (decoding on a reader thread) and return the totals."""
         summary = RunSummary(self.config.gate, self.config.camera)
-        writer = _Annotator(annotate, source, self.lines) if annotate else None
+        writer = self._annotated_video(annotate, source) if annotate else None
         reader = Prefetcher(source)
         start = last_log = time.perf_counter()
         last: Frame | None = None
@@ -235,7 +236,7 @@ class GatePipeline:
                 summary.latencies.add(result.latency_ms)
                 self._tally(summary, result.crossings, result.flags)
                 if writer:
-                    writer.write(frame, result.tracks)
+                    writer.write(frame, result.tracks, result.counted)
                 if on_frame is not None:
                     on_frame(result)
                 now = time.perf_counter()
@@ -263,40 +264,13 @@ class GatePipeline:
             summary.plates = self.plates.stats()
         return summary
 
+    def _annotated_video(self, path: str, source: FrameSource) -> AnnotatedVideo:
+        zones = [zone for stage in self.flag_stages if isinstance(stage, HeldStage) for zone in stage.zones]
+        return AnnotatedVideo(path, source, GateAnnotator(source.size, self.lines, zones))
+
     def _tally(self, summary: RunSummary, crossings: list[CrossingEvent], flags: list[FlagEvent]) -> None:
         for event in crossings:
             summary.counts[(event.lane, str(event.direction), event.vehicle_class)] += 1
             summary.crossings_with_plate += event.plate is not None
         for flag in flags:
             summary.flags[(str(flag.flag_kind), str(flag.phase))] += 1
-
-
-class _Annotator:
-    """Writes frames with boxes, track ids and the gate lines with their counts."""
-
-    def __init__(self, path: str, source: FrameSource, lines: list[GateLine]) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.writer = cv2.VideoWriter(path, cv2.VideoWriter.fourcc(*"mp4v"), source.fps or 25.0, source.size)
-        self.lines = lines
-        scale = max(source.size[1] / 720, 0.35)
-        self.boxes = sv.BoxAnnotator(thickness=max(1, round(2 * scale)))
-        self.labels = sv.LabelAnnotator(text_scale=0.8 * scale, text_padding=2, text_thickness=1)
-        self.text_scale = 0.9 * scale
-
-    def write(self, frame: Frame, tracks: sv.Detections) -> None:
-        image = frame.image.copy()
-        if len(tracks):
-            names = tracks.data.get("class_name", np.array(["?"] * len(tracks)))
-            labels = [f"#{t} {n}" for t, n in zip(track_ids(tracks), names, strict=False)]
-            image = self.boxes.annotate(image, tracks)
-            image = self.labels.annotate(image, tracks, labels=labels)
-        for line in self.lines:
-            (x1, y1), (x2, y2) = ((int(x), int(y)) for x, y in line.lane.line)
-            cv2.line(image, (x1, y1), (x2, y2), (0, 255, 255), 2, cv2.LINE_AA)
-            label = f"{line.id} entry {line.entry_count} exit {line.exit_count}"
-            cv2.putText(image, label, (min(x1, x2), max(min(y1, y2) - 6, 12)), cv2.FONT_HERSHEY_SIMPLEX,
-                        self.text_scale, (0, 255, 255), 1, cv2.LINE_AA)
-        self.writer.write(image)
-
-    def close(self) -> None:
-        self.writer.release()
