@@ -46,9 +46,14 @@ function query() {
 }
 
 async function load() {
-  if (!S || S.loading) return;
+  if (!S) return;
+  if (S.loading) {  // filters changed while a page was on its way: load again once it is here
+    S.again = true;
+    return;
+  }
   const run = S;
   run.loading = true;
+  run.again = false;
   const error = run.root.querySelector("#queue-error");
   try {
     const page = await (await run.ctx.api("/api/v1/flags?" + query())).json();
@@ -60,6 +65,7 @@ async function load() {
   } finally {
     run.loading = false;
   }
+  if (S === run && run.again) await load();
 }
 
 async function review(flagId, action) {
@@ -79,8 +85,7 @@ async function review(flagId, action) {
   } catch (e) {
     run.root.querySelector("#queue-error").textContent = e.message;
   }
-  while (S === run && run.loading) await new Promise((r) => setTimeout(r, 50));
-  if (S === run) await load();
+  if (S === run) await load();  // if a load is on its way, it loads again once done
 }
 
 // ---------- list ----------
@@ -387,7 +392,7 @@ export default {
   async show(root, ctx) {
     if (S) this.hide();
     if (!root.firstChild) build(root, ctx);
-    S = { root, ctx, items: [], selected: null, timer: null, loading: false, detailKey: null, listKey: null };
+    S = { root, ctx, items: [], selected: null, timer: null, loading: false, again: false, detailKey: null, listKey: null };
     document.addEventListener("keydown", onKey);
     S.timer = setInterval(load, POLL_MS);
     await load();
