@@ -118,6 +118,20 @@ def shoot(page: Any, name: str) -> Path:
     return path
 
 
+def docs_shot(page: Any, name: str) -> Path:
+    """A viewport screenshot reduced to a 128-colour PNG for api/docs (test-artifacts/screenshots/docs/<name>.png)."""
+    import io
+
+    from PIL import Image
+
+    folder = SHOTS / "docs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    Image.open(io.BytesIO(page.screenshot())).convert("RGB").quantize(colors=128).save(path, optimize=True)
+    assert path.stat().st_size < 150_000, f"{path} is {path.stat().st_size} bytes"
+    return path
+
+
 def seed_flag(client: TestClient, env: Env, jpeg: bytes, *, kind: str = "empty_truck", camera: str = "cam-1",
               plate: str | None = "29C-123.45", started: datetime = T0, box: tuple[int, int, int, int] = (40, 30, 200, 150),
               crop: bytes | None = None) -> str:
@@ -199,6 +213,8 @@ def test_every_view_in_each_language(client: TestClient, env: Env, live_url: str
             leaks = [text for text in page.evaluate(TEXTS_JS) if RAW_KEY.search(text)]
             assert leaks == [], f"untranslated keys in {view} ({lang}): {leaks}"
             shoot(page, f"{view}-{lang}")
+            if (view, lang) in (("queue", "vi"), ("counts", "zh")):
+                docs_shot(page, f"console-{view}-{lang}")
         page.reload()  # the language is remembered, and the view (in the address's #export)
         expect(page.locator("#lang")).to_have_value(lang)
         expect(page.locator("#export-view h2")).to_have_text(HEADINGS[("export", lang)])
@@ -430,5 +446,7 @@ def test_nothing_off_screen(client: TestClient, env: Env, live_url: str, browser
             assert unlabelled == [], f"controls without a label in {view}: {unlabelled}"
             if width == 400:
                 shoot(page, f"{view}-vi-400px")
+                if view == "queue":
+                    docs_shot(page, "console-queue-vi-400px")
     finally:
         context.close()
