@@ -218,6 +218,10 @@ def test_every_view_in_each_language(client: TestClient, env: Env, live_url: str
         page.reload()  # the language is remembered, and the view (in the address's #export)
         expect(page.locator("#lang")).to_have_value(lang)
         expect(page.locator("#export-view h2")).to_have_text(HEADINGS[("export", lang)])
+        other = "vi" if lang == "en" else "en"  # switched from the header: the open view is drawn again
+        page.select_option("#lang", other)
+        expect(page.locator("#export-view h2")).to_have_text(HEADINGS[("export", other)])
+        assert page.evaluate("document.documentElement.lang") == other
     finally:
         context.close()
 
@@ -383,6 +387,32 @@ def test_queue_refreshes_by_itself_and_stops_when_left(client: TestClient, env: 
         page.click('nav .tab[data-view="export"]')  # a round trip to the page: every request so far has been seen
         expect(page.locator("#export-view h2")).to_be_visible()
         assert polls == []  # hidden: no polling
+    finally:
+        context.close()
+
+
+def test_an_ended_session_returns_to_sign_in(client: TestClient, env: Env, live_url: str, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    name = f"ended-{uuid.uuid4().hex[:8]}"  # its own user: logout ends every token of the user
+    made = client.post("/api/v1/users", headers=env.bearer("admin"),
+                       json={"username": name, "password": "ended-password", "role": "operator"})
+    assert made.status_code == 201, made.text
+    token = client.post("/api/v1/auth/token", data={"username": name, "password": "ended-password"}).json()["access_token"]
+    context = browser.new_context()
+    context.add_init_script(f"if (!sessionStorage.getItem('gw_token')) sessionStorage.setItem('gw_token', {token!r});")
+    try:
+        page = context.new_page()
+        page.clock.install()
+        page.goto(f"{live_url}/ui/")
+        expect(page.locator("#queue-view h2")).to_contain_text("Open flags")
+        expect(page.locator("#who")).to_have_text(f"{name} (operator)")
+        assert client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}).status_code == 204
+        page.clock.run_for(11_000)  # the next refresh meets the 401
+        expect(page.locator("#signin-view")).to_be_visible()
+        expect(page.locator("#signin-error")).to_have_text("Your session ended; sign in again.")
+        expect(page.locator("#queue-view")).to_be_hidden()
+        assert page.evaluate("sessionStorage.getItem('gw_token')") is None
     finally:
         context.close()
 

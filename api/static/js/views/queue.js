@@ -148,7 +148,7 @@ function select(flagId, scroll = true) {
   for (const node of S.root.querySelectorAll("#queue li.card")) {
     const on = node.dataset.flagId === flagId;
     node.classList.toggle("selected", on);
-    node.setAttribute("aria-selected", on ? "true" : "false");
+    if (on) node.setAttribute("aria-current", "true"); else node.removeAttribute("aria-current");
     if (on && scroll) node.scrollIntoView({ block: "nearest" });
   }
   showDetail(S.items.find((f) => f.flag_id === flagId) || null);
