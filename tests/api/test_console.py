@@ -480,3 +480,23 @@ def test_nothing_off_screen(client: TestClient, env: Env, live_url: str, browser
                     docs_shot(page, "console-queue-vi-400px")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("lang", ["vi", "zh"])
+def test_sign_in_page_fits_a_phone_and_is_labelled(live_url: str, browser: Any, lang: str) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 400, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(f"{live_url}/ui/")
+        page.select_option("#lang", lang)
+        expect(page.locator("#signin h2")).to_have_text(SIGN_IN[lang])
+        expect(page.get_by_label({"vi": "Mật khẩu", "zh": "密码"}[lang])).to_have_attribute("type", "password")
+        found = page.evaluate(OFF_SCREEN_JS)
+        assert found["out"] == [] and found["scrollWidth"] <= found["width"], found
+        leaks = [text for text in page.evaluate(TEXTS_JS) if RAW_KEY.search(text)]
+        assert leaks == []
+        shoot(page, f"signin-{lang}-400px")
+    finally:
+        context.close()
