@@ -374,9 +374,14 @@ def test_queue_refreshes_by_itself_and_stops_when_left(client: TestClient, env: 
         page.goto(f"{live_url}/ui/")
         cards = page.locator("#queue li.card")
         expect(cards).to_have_count(1)
+        note = cards.first.locator(".note")
+        note.click()
+        note.press_sequentially("trailer seal")
         late = seed_flag(client, env, frame_jpeg, plate="29C-222.22", started=T0 + timedelta(minutes=1))
         page.clock.run_for(11_000)  # one polling period later, no reload
         expect(cards).to_have_count(2)
+        note.press_sequentially(" intact")  # the note being typed survived the redraw, focus and all
+        expect(note).to_have_value("trailer seal intact")
         expect(page.locator(f'#queue li.card[data-flag-id="{late}"] .plate')).to_have_text("29C22222")
 
         polls: list[str] = []

@@ -70,6 +70,8 @@ async function load() {
 
 async function review(flagId, action) {
   const run = S;
+  if (run.reviewing.has(flagId)) return;  // a second key press while the first is on its way
+  run.reviewing.add(flagId);
   const card = run.root.querySelector(`li.card[data-flag-id="${flagId}"]`);
   if (card) for (const b of card.querySelectorAll("button")) b.disabled = true;
   // the next flag in the list becomes the selected one once this one leaves the queue
@@ -85,6 +87,7 @@ async function review(flagId, action) {
   } catch (e) {
     run.root.querySelector("#queue-error").textContent = e.message;
   }
+  run.reviewing.delete(flagId);
   if (S === run) await load();  // if a load is on its way, it loads again once done
 }
 
@@ -136,7 +139,10 @@ function render(page) {
     list.replaceChildren(...page.items.map(card));
     if (focused) {
       const note = list.querySelector(`li.card[data-flag-id="${focused}"] .note`);
-      if (note) note.focus();
+      if (note) {
+        note.focus();
+        note.setSelectionRange(note.value.length, note.value.length);
+      }
     }
   }
   if (!S.items.some((f) => f.flag_id === S.selected)) S.selected = S.items.length ? S.items[0].flag_id : null;
@@ -392,7 +398,7 @@ export default {
   async show(root, ctx) {
     if (S) this.hide();
     if (!root.firstChild) build(root, ctx);
-    S = { root, ctx, items: [], selected: null, timer: null, loading: false, again: false, detailKey: null, listKey: null };
+    S = { root, ctx, items: [], selected: null, timer: null, loading: false, again: false, reviewing: new Set(), detailKey: null, listKey: null };
     document.addEventListener("keydown", onKey);
     S.timer = setInterval(load, POLL_MS);
     await load();
