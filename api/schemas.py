@@ -252,6 +252,13 @@ class CrossingSeen(CrossingOut):
     evidence: list[EvidenceRef] = []
 
 
+class GateInfo(_Out):
+    """The gate as the console needs it: its time zone."""
+
+    timezone: str = Field(description="IANA zone of the gate (GATEWATCH_TIMEZONE), e.g. 'Asia/Ho_Chi_Minh'.")
+    utc_offset: str = Field(description="The zone's offset from UTC now, e.g. '+07:00'.")
+
+
 class FlagOut(_Out):
     """A flag folded from its events."""
 

@@ -36,7 +36,7 @@ def test_page_policy_is_the_strict_one() -> None:
     ("GET", "/api/v1/nowhere", None, 404, "no-store", PAGE_CSP_EXPECTED),
     ("GET", "/metrics", "admin", 200, "no-store", PAGE_CSP_EXPECTED),
     ("GET", "/ui/", None, 200, "no-cache", PAGE_CSP_EXPECTED),
-    ("GET", "/ui/app.js", None, 200, "no-cache", PAGE_CSP_EXPECTED),
+    ("GET", "/ui/js/main.js", None, 200, "no-cache", PAGE_CSP_EXPECTED),
     ("GET", "/openapi.json", None, 200, "no-store", PAGE_CSP_EXPECTED),
     ("GET", "/docs", None, 200, "no-store", "DOCS"),
 ])
