@@ -306,3 +306,14 @@ def test_board_routes_need_an_operator(client: TestClient, env: Env, path: str, 
     headers = {"X-API-Key": env.key} if auth == "key" else {"Authorization": "Bearer abc.def.ghi"} if auth else {}
     assert client.get(path, headers=headers).status_code == 401
     assert client.get(path, headers=env.bearer()).status_code == 200
+
+
+def test_hold_until_without_offset_is_the_gate_zone(client: TestClient, env: Env) -> None:
+    """The hold editor sends a local time (a datetime-local field); it used to answer 500 (naive vs aware)."""
+    r = client.post("/api/v1/holds/entries", headers=env.bearer(),
+                    json={"plate": "29C-123.45", "reason": "seal check", "until": "2099-01-01T08:00:00"})
+    assert r.status_code == 201, r.text
+    assert r.json()["until"].startswith("2099-01-01T01:00:00")  # 08:00 in Asia/Ho_Chi_Minh
+    past = client.post("/api/v1/holds/entries", headers=env.bearer(),
+                       json={"plate": "29C-123.45", "reason": "x", "until": "2020-01-01T08:00:00"})
+    assert past.status_code == 422 and "past" in past.json()["detail"]
