@@ -14,6 +14,6 @@ for package, folder in ROOTS.items():
     packages.append(package)
     packages += [f"{package}.{sub}" for sub in find_packages(folder)]
 
-packages.append("gatewatch.api.static")  # review page files (package data, no Python)
+packages += ["gatewatch.api.static", "gatewatch.api.static.js", "gatewatch.api.static.js.views"]  # console files (package data, no Python)
 
 setup(packages=packages, package_dir=dict(ROOTS))

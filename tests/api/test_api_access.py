@@ -253,7 +253,7 @@ def test_review_page_shell(client: TestClient) -> None:
     assert client.get("/", follow_redirects=False).headers["location"] == "/ui/"
     page = client.get("/ui/")
     assert page.status_code == 200 and "Sign in" in page.text and "cdn" not in page.text.lower()
-    assert client.get("/ui/app.js").headers["content-type"].startswith("text/javascript")
+    assert client.get("/ui/js/main.js").headers["content-type"].startswith("text/javascript")
     assert client.get("/ui/secrets.txt").status_code == 404
 
 

@@ -17,7 +17,7 @@ function zoneName(counts) {
 function drawChart(root, counts, ctx) {
   const W = 760, H = 260, left = 40, bottom = 30, top = 10;
   const n = counts.buckets.length || 1;
-  const max = Math.max(1, ...counts.buckets.map((b) => b.count));
+  const max = Math.ceil(Math.max(4, ...counts.buckets.map((b) => b.count)) / 4) * 4;  // whole-number ticks
   const bw = (W - left - 10) / n;
   const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", preserveAspectRatio: "xMinYMin meet",
     "aria-label": ctx.t("chart_label", { zone: zoneName(counts) }) });
@@ -57,7 +57,8 @@ async function load(root, ctx) {
   }
   try {
     const counts = await (await ctx.api("/api/v1/counts?" + params)).json();
-    root.querySelector("#counts-total").textContent = ctx.t("total", { n: ctx.fmtNumber(counts.total), zone: counts.timezone });
+    root.querySelector("#counts-total").textContent = ctx.t("total", { n: ctx.fmtNumber(counts.total), zone: counts.timezone })
+      + " · " + ctx.fmtDate(day.value);
     root.querySelector("#counts-zone").textContent = ctx.t("hours_in", { zone: zoneName(counts) });
     drawChart(root, counts, ctx);
   } catch (e) {

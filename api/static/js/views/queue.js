@@ -46,9 +46,14 @@ function query() {
 }
 
 async function load() {
-  if (!S || S.loading) return;
+  if (!S) return;
+  if (S.loading) {  // filters changed while a page was on its way: load again once it is here
+    S.again = true;
+    return;
+  }
   const run = S;
   run.loading = true;
+  run.again = false;
   const error = run.root.querySelector("#queue-error");
   try {
     const page = await (await run.ctx.api("/api/v1/flags?" + query())).json();
@@ -60,10 +65,13 @@ async function load() {
   } finally {
     run.loading = false;
   }
+  if (S === run && run.again) await load();
 }
 
 async function review(flagId, action) {
   const run = S;
+  if (run.reviewing.has(flagId)) return;  // a second key press while the first is on its way
+  run.reviewing.add(flagId);
   const card = run.root.querySelector(`li.card[data-flag-id="${flagId}"]`);
   if (card) for (const b of card.querySelectorAll("button")) b.disabled = true;
   // the next flag in the list becomes the selected one once this one leaves the queue
@@ -79,8 +87,8 @@ async function review(flagId, action) {
   } catch (e) {
     run.root.querySelector("#queue-error").textContent = e.message;
   }
-  while (S === run && run.loading) await new Promise((r) => setTimeout(r, 50));
-  if (S === run) await load();
+  run.reviewing.delete(flagId);
+  if (S === run) await load();  // if a load is on its way, it loads again once done
 }
 
 // ---------- list ----------
@@ -131,7 +139,10 @@ function render(page) {
     list.replaceChildren(...page.items.map(card));
     if (focused) {
       const note = list.querySelector(`li.card[data-flag-id="${focused}"] .note`);
-      if (note) note.focus();
+      if (note) {
+        note.focus();
+        note.setSelectionRange(note.value.length, note.value.length);
+      }
     }
   }
   if (!S.items.some((f) => f.flag_id === S.selected)) S.selected = S.items.length ? S.items[0].flag_id : null;
@@ -143,7 +154,7 @@ function select(flagId, scroll = true) {
   for (const node of S.root.querySelectorAll("#queue li.card")) {
     const on = node.dataset.flagId === flagId;
     node.classList.toggle("selected", on);
-    node.setAttribute("aria-selected", on ? "true" : "false");
+    if (on) node.setAttribute("aria-current", "true"); else node.removeAttribute("aria-current");
     if (on && scroll) node.scrollIntoView({ block: "nearest" });
   }
   showDetail(S.items.find((f) => f.flag_id === flagId) || null);
@@ -387,7 +398,7 @@ export default {
   async show(root, ctx) {
     if (S) this.hide();
     if (!root.firstChild) build(root, ctx);
-    S = { root, ctx, items: [], selected: null, timer: null, loading: false, detailKey: null, listKey: null };
+    S = { root, ctx, items: [], selected: null, timer: null, loading: false, again: false, reviewing: new Set(), detailKey: null, listKey: null };
     document.addEventListener("keydown", onKey);
     S.timer = setInterval(load, POLL_MS);
     await load();
