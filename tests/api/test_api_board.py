@@ -317,3 +317,55 @@ def test_hold_until_without_offset_is_the_gate_zone(client: TestClient, env: Env
     past = client.post("/api/v1/holds/entries", headers=env.bearer(),
                        json={"plate": "29C-123.45", "reason": "x", "until": "2020-01-01T08:00:00"})
     assert past.status_code == 422 and "past" in past.json()["detail"]
+
+
+def test_clearance_pairing_in_the_database_matches_the_vehicle_history(client: TestClient, env: Env) -> None:
+    """Entries replaced by a later entry, exits without an entry, two gates: the window-function pairing of
+    ``clearances`` gives the visits ``/vehicles/{plate}`` pairs in Python."""
+    from gatewatch.api.board import clearances
+
+    g1 = [crossing(frame_time=m(0), plate="29C12345"), crossing(frame_time=m(10), plate="29C12345"),
+          crossing(frame_time=m(20), plate="29C12345", direction="exit"),
+          crossing(frame_time=m(30), plate="29C12345", direction="exit"),
+          crossing(frame_time=m(40), plate="29C12345")]
+    g2 = [crossing(gate="g2", frame_time=m(5), plate="29C12345"),
+          crossing(gate="g2", frame_time=m(50), plate="29C12345", direction="exit")]
+    assert post_events(client, env.key, g1).status_code == 200
+    assert post_events(client, env.other_key, g2).status_code == 200
+    history = client.get("/api/v1/vehicles/29C12345", headers=env.bearer()).json()["visits"]
+    expected = sorted((v["gate"], v["entry_event_id"], v["exit_event_id"], v["clearance_s"]) for v in history
+                      if v["clearance_s"] is not None)
+    with env.app.state.sessionmaker() as session:
+        found = sorted((c.gate, c.entry_event_id, c.exit_event_id, c.clearance_s)
+                       for c in clearances(session, None, m(-60), m(24 * 60)))
+    assert found == expected == sorted([("g1", g1[1]["event_id"], g1[2]["event_id"], 600.0),
+                                        ("g2", g2[0]["event_id"], g2[1]["event_id"], 2700.0)])
+
+
+def test_trends_days_across_a_daylight_saving_change(client: TestClient, env: Env) -> None:
+    """A zone whose offset changes inside the range (Europe/Berlin, 25 Oct 2026) is summed per hour here."""
+    def utc(text: str) -> datetime:
+        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+    events = [crossing(frame_time=utc("2026-10-24T21:30:00")),  # 23:30 CEST on the 24th
+              crossing(frame_time=utc("2026-10-24T22:30:00")),  # 00:30 CEST on the 25th
+              crossing(frame_time=utc("2026-10-25T22:30:00")),  # 23:30 CET on the 25th
+              crossing(frame_time=utc("2026-10-25T23:30:00"))]  # 00:30 CET on the 26th
+    assert post_events(client, env.key, events).status_code == 200
+    env.app.state.settings = env.settings.model_copy(update={"timezone": "Europe/Berlin"})
+    try:
+        body = client.get("/api/v1/trends", headers=env.bearer(),
+                          params={"from": "2026-10-24", "to": "2026-10-26"}).json()
+    finally:
+        env.app.state.settings = env.settings
+    assert [(r["start"], r["count"]) for r in body["rows"]] == [("2026-10-24", 1), ("2026-10-25", 2),
+                                                                 ("2026-10-26", 1)]
+    assert body["since"].startswith("2026-10-23T22:00") and body["until"].startswith("2026-10-26T23:00")
+
+
+def test_trends_days_split_at_local_midnight(client: TestClient, env: Env) -> None:
+    """With the gate's fixed offset (+07:00) the database sums per local day: 23:30 and 00:30 local fall apart."""
+    events = [crossing(frame_time=m(15 * 60 + 30 - 24 * 60)), crossing(frame_time=m(16 * 60 + 30 - 24 * 60))]
+    assert post_events(client, env.key, events).status_code == 200
+    body = client.get("/api/v1/trends", headers=env.bearer(), params={"from": "2026-11-23", "to": DAY}).json()
+    assert [(r["start"], r["count"]) for r in body["rows"]] == [("2026-11-23", 1), ("2026-11-24", 1)]

@@ -102,7 +102,7 @@ export default {
       every_gate: "every gate", until: "Until", until_removed: "until removed", added: "Added",
       added_by: "{who}, {time}", removed_by: "removed by {who}, {time}", in_force: "in force", expired: "expired",
       remove: "Remove", remove_plate: "Remove {plate} from the hold list", show_history: "History (removed and expired too)",
-      count_active: "{n} in force", count_all: "{n} entries", empty: "The hold list is empty.",
+      count_active: "in force: {n}", count_all: "entries: {n}", empty: "The hold list is empty.",
     },
     vi: {
       tab: "Danh sách kiểm soát", title: "Danh sách xe cần kiểm soát", explain: "Xe cần dừng kiểm tra: thiết bị tại làn sẽ cảnh báo khi các biển số này đi qua.",
