@@ -1,5 +1,5 @@
-"""Latency of the console's read routes on a year of one gate: GET /today, /trends (92 days, per day and per
-week) and /vehicles?q= (fuzzy plate search), SQLite and (when a server answers) PostgreSQL.
+"""Latency of the console's read routes on a year of one gate: GET /today, /trends (7 days; 92 days per day and
+per week) and /vehicles?q= (fuzzy plate search), SQLite and (when a server answers) PostgreSQL.
 
 The year is ``api_load.bulk_load``'s: ``--rows`` crossings (default 400,000) of one gate straight into the
 table, each with one of 50,000 plates, random lane, direction and class. Routes are called in process
@@ -85,6 +85,9 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> dict[s
 
             out["today (one gate, one day)"] = timed(lambda: get("/api/v1/today", gate=GATE, day=last.isoformat()),
                                                     args.repeats)
+            out["trends, 7 days (the view's default)"] = timed(lambda: get(
+                "/api/v1/trends", gate=GATE, to=last.isoformat(), **{"from": (last - timedelta(days=6)).isoformat()}),
+                args.repeats)
             for by in ("day", "week"):
                 out[f"trends, 92 days, by={by}"] = timed(lambda by=by: get(  # type: ignore[misc]
                     "/api/v1/trends", gate=GATE, by=by, to=last.isoformat(),
