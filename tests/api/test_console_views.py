@@ -193,6 +193,13 @@ def test_today_board(client: TestClient, env: Env, live_url: str, browser: Any, 
     if lang == "en":  # live: a crossing posted while the page is open shows up without a reload (polls every 10 s)
         assert post_events(client, env.key, [crossing(frame_time=at + timedelta(seconds=1))]).status_code == 200
         expect(page.locator('.gauge[data-gate="g1"] .gauge-count')).to_have_text("5", timeout=30_000)
+        page.fill("#today-gate", "g2")  # another gate: listed at zero, no crossings
+        page.click("#today-form button[type=submit]")
+        expect(page.locator('.gauge[data-gate="g2"] .gauge-count')).to_have_text("0")
+        expect(page.locator("li.crossing")).to_have_count(0)
+        page.fill("#today-gate", "")
+        page.click("#today-form button[type=submit]")
+        expect(page.locator("li.crossing")).to_have_count(6)
     finish(page, "today", lang)
 
 

@@ -81,6 +81,7 @@ function build(root, ctx) {
     event.preventDefault();
     S.gate = gate.value.trim();
     clearTimeout(S.timer);
+    S.run += 1;  // a refresh already on its way is dropped: one polling loop at a time
     refresh(root, ctx, S.run);
   });
   root.replaceChildren(
