@@ -30,7 +30,19 @@ from gatewatch.api.limits import BodyLimit, route_limits
 from gatewatch.api.login_throttle import LoginThrottle
 from gatewatch.api.metrics import ApiMetrics
 from gatewatch.api.review import open_flag_count
-from gatewatch.api.routers import auth, crossings, events, flags, gate, health, holds, ui, users
+from gatewatch.api.routers import (
+    auth,
+    crossings,
+    events,
+    flags,
+    gate,
+    health,
+    holds,
+    today,
+    trends,
+    ui,
+    users,
+)
 from gatewatch.api.security_headers import SecurityHeadersMiddleware
 from gatewatch.api.settings import Settings, load_settings
 
@@ -113,7 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("GATEWATCH_JWT_SECRET is not set and the database keeps no key (%s): tokens are signed "
                         "with a random per-process key (sign-ins end at restart; one worker only)", exc.__class__.__name__)
             app.state.jwt_secret = secrets.token_urlsafe(32)
-    for module in (health, events, holds, crossings, flags, gate, auth, users, ui):
+    for module in (health, events, holds, crossings, flags, gate, today, trends, auth, users, ui):
         app.include_router(module.router)
     default_openapi = app.openapi
 

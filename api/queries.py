@@ -11,9 +11,10 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, SQLColumnExpression, and_, func, or_, select
@@ -172,6 +173,36 @@ def list_crossings(session: Session, flt: CrossingFilter, since: datetime | None
     return total, list(rows)
 
 
+class Passage(Protocol):
+    """What pairing needs of a crossing."""
+
+    @property
+    def gate(self) -> str: ...
+    @property
+    def direction(self) -> str: ...
+    @property
+    def frame_time(self) -> datetime: ...
+
+
+P = TypeVar("P", bound=Passage)
+
+
+def pair_visits(rows: Iterable[P]) -> list[tuple[str, P | None, P | None]]:
+    """One plate's crossings (oldest first) as visits ``(gate, entry, exit)``: each exit closes the open entry at
+    its gate; an entry followed by another entry at the same gate, or by nothing, is a visit without departure."""
+    visits: list[tuple[str, P | None, P | None]] = []
+    open_entry: dict[str, P] = {}
+    for row in rows:
+        if row.direction == "entry":
+            if row.gate in open_entry:
+                visits.append((row.gate, open_entry.pop(row.gate), None))
+            open_entry[row.gate] = row
+        else:
+            visits.append((row.gate, open_entry.pop(row.gate, None), row))
+    visits.extend((gate, entry, None) for gate, entry in open_entry.items())
+    return visits
+
+
 @dataclass(frozen=True)
 class VisitRecord:
     """An entry paired with the next exit at the same gate."""
@@ -193,15 +224,57 @@ def vehicle_history(session: Session, plates: list[str]) -> tuple[list[Crossing]
     rows = list(session.scalars(
         select(Crossing).where(Crossing.plate.in_(plates or [""])).order_by(Crossing.frame_time, Crossing.event_id)
     ))
-    visits: list[VisitRecord] = []
-    open_entry: dict[str, Crossing] = {}
-    for row in rows:
-        if row.direction == "entry":
-            if row.gate in open_entry:
-                visits.append(VisitRecord(row.gate, open_entry.pop(row.gate), None))
-            open_entry[row.gate] = row
-        else:
-            visits.append(VisitRecord(row.gate, open_entry.pop(row.gate, None), row))
-    visits.extend(VisitRecord(gate, entry, None) for gate, entry in open_entry.items())
+    visits = [VisitRecord(gate, entry, exit_) for gate, entry, exit_ in pair_visits(rows)]
     visits.sort(key=lambda v: (v.entry or v.exit).frame_time)  # type: ignore[union-attr]  # each visit has one or both
     return rows, visits
+
+
+MATCH_ORDER = {"exact": 0, "lookalike": 1, "one_edit": 2}
+
+
+@dataclass(frozen=True)
+class PlateMatch:
+    """A stored plate an operator's search found, with where and when it was seen."""
+
+    plate: str
+    match: str  # exact, lookalike (same up to look-alike characters) or one_edit
+    crossings: int
+    first_seen: datetime
+    last_seen: datetime
+    last_gate: str
+    last_lane: str
+    last_direction: str
+
+
+def match_kind(query_key: str, plate: str) -> str:
+    """How ``plate`` matches the query's key: ``exact``, ``lookalike`` or ``one_edit``."""
+    if plate == query_key:
+        return "exact"
+    return "lookalike" if fold_lookalikes(plate) == fold_lookalikes(query_key) else "one_edit"
+
+
+def search_plates(session: Session, query_plate: str, fuzzy: bool, limit: int) -> tuple[int, list[PlateMatch]]:
+    """Stored plates matching the query (exact, or fuzzily as ``matching_plates``), best match first, then the
+    most recently seen; the total found and the first ``limit``."""
+    key = plate_key(query_plate)
+    plates = matching_plates(session, query_plate, fuzzy)
+    stats = [(plate or "", int(n), first, latest) for plate, n, first, latest in session.execute(
+        select(Crossing.plate, func.count(), func.min(Crossing.frame_time), func.max(Crossing.frame_time))
+        .where(Crossing.plate.in_(plates or [""])).group_by(Crossing.plate)
+    )]
+    ranked = sorted(stats, key=lambda r: (MATCH_ORDER[match_kind(key, r[0])], -r[3].timestamp(), r[0]))
+    top = ranked[:limit]
+    last: dict[str, Crossing] = {}
+    if top:
+        latest = (select(Crossing.plate, func.max(Crossing.frame_time).label("at"))
+                  .where(Crossing.plate.in_([r[0] for r in top])).group_by(Crossing.plate).subquery())
+        rows = session.scalars(select(Crossing).join(latest, and_(Crossing.plate == latest.c.plate,
+                                                                  Crossing.frame_time == latest.c.at))
+                               .order_by(Crossing.event_id))
+        for row in rows:
+            last.setdefault(row.plate or "", row)
+    return len(ranked), [
+        PlateMatch(plate, match_kind(key, plate), n, first, latest_at, last[plate].gate, last[plate].lane,
+                   last[plate].direction)
+        for plate, n, first, latest_at in top
+    ]

@@ -6,7 +6,7 @@ What crosses the wire to and from edge boxes (events, the hold list) is not decl
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
@@ -34,6 +34,17 @@ QueryName = Annotated[str | None, Query(min_length=1, max_length=64), AfterValid
 QueryTime = Annotated[datetime | None, AfterValidator(_optional(check_time))]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 RequiredTime = Annotated[datetime, AfterValidator(check_time)]
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(2099, 12, 31)
+
+
+def check_day(value: date) -> date:
+    """A local day within 1970-01-01 .. 2099-12-31, like the contract's times."""
+    if not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise ValueError(f"day must be within {EARLIEST_DAY} .. {LATEST_DAY}")
+    return value
+
+
+QueryDay = Annotated[date | None, AfterValidator(_optional(check_day))]
 
 
 def age_seconds(description: str) -> Any:
@@ -223,17 +234,8 @@ class Visit(_Out):
     exit_event_id: str | None
 
 
-class VehicleHistory(_Out):
-    """Everything seen of one plate."""
-
-    plate: str
-    plates_matched: list[str]
-    crossings: list[CrossingOut]
-    visits: list[Visit]
-
-
 class EvidenceRef(_Out):
-    """An evidence image of a flag; fetch it at ``url`` with the bearer token."""
+    """An evidence image of a flag or a crossing; fetch it at ``url`` with the bearer token."""
 
     event_id: str
     role: str
@@ -241,6 +243,13 @@ class EvidenceRef(_Out):
     content_type: str
     bytes: int
     url: str
+
+
+class CrossingSeen(CrossingOut):
+    """A crossing with its evidence images (crop first, then plate, then snapshot)."""
+
+    crop_url: str | None = Field(None, description="The vehicle crop's URL when the edge sent one.")
+    evidence: list[EvidenceRef] = []
 
 
 class GateInfo(_Out):
@@ -274,6 +283,16 @@ class FlagOut(_Out):
     reviewed_by: str | None
     review_note: str | None
     evidence: list[EvidenceRef] = []
+
+
+class VehicleHistory(_Out):
+    """Everything seen of one plate: crossings with their evidence, visits, and flags with theirs."""
+
+    plate: str
+    plates_matched: list[str]
+    crossings: list[CrossingSeen]
+    visits: list[Visit]
+    flags: list[FlagOut] = Field([], description="Flags of the matched plates, newest first (at most 200).")
 
 
 class FlagPage(_Out):
@@ -310,6 +329,138 @@ class FlagDetail(FlagOut):
 
     events: list[dict[str, Any]]
     reviews: list[ReviewOut]
+
+
+class LaneDay(_Out):
+    """One lane of one gate in a local day: crossings by direction, then by class."""
+
+    gate: str
+    lane: str
+    entries: dict[str, int] = Field(description="Entry crossings (into the country) per vehicle class.")
+    exits: dict[str, int] = Field(description="Exit crossings (out of the country) per vehicle class.")
+    total: int
+
+
+class TruckGauge(_Out):
+    """A gate's truck crossings (both directions) in the day against its planned daily capacity."""
+
+    gate: str
+    trucks: int
+    capacity: int
+    share: float = Field(description="trucks / capacity (1.0 = capacity reached).")
+
+
+class TodayBoard(_Out):
+    """A local day at a glance (today by default): lanes, trucks against capacity, open flags, last crossings."""
+
+    day: date
+    timezone: str
+    utc_offset: str
+    since: datetime
+    until: datetime
+    as_of: datetime
+    gate: str | None
+    lanes: list[LaneDay]
+    trucks: list[TruckGauge]
+    open_flags: dict[str, int] = Field(description="Open (unreviewed) flags per kind, now.")
+    recent: list[CrossingSeen] = Field(description="The day's last crossings, newest first.")
+
+
+class TrendRow(_Out):
+    """Crossings in one bucket (a local day, or the week from Monday ``start``) of a lane, direction and class."""
+
+    start: date
+    lane: str
+    direction: str
+    vehicle_class: str
+    count: int
+
+
+class ClearanceBin(_Out):
+    """Visits whose clearance time is in ``[lo_s, hi_s)`` (``hi_s`` None: no upper bound)."""
+
+    lo_s: float
+    hi_s: float | None
+    count: int
+
+
+class SlowVehicle(_Out):
+    """One completed visit: arrival (entry crossing) to departure (next exit at the same gate)."""
+
+    plate: str
+    gate: str
+    vehicle_class: str
+    arrived_at: datetime
+    departed_at: datetime
+    clearance_s: float
+    entry_event_id: str
+    exit_event_id: str
+
+
+class ClearanceStats(_Out):
+    """Clearance times of the visits that departed in the range."""
+
+    visits: int
+    median_s: float | None
+    p90_s: float | None
+    histogram: list[ClearanceBin]
+    slowest_day: date = Field(description="The local day of ``slowest`` (the range's last day).")
+    slowest: list[SlowVehicle]
+
+
+class HeldVehicle(_Out):
+    """A vehicle standing in a dwell zone now (a held flag not ended) and for how long."""
+
+    flag_id: str
+    gate: str
+    camera: str
+    lane: str | None
+    zone: str | None
+    plate: str | None
+    vehicle_class: str | None
+    started_at: datetime
+    last_event_at: datetime
+    held_s: float = Field(description="Seconds from the flag's start to now.")
+    status: str
+
+
+class Trends(_Out):
+    """Crossings per day or week by lane, direction and class; clearance times; vehicles held now."""
+
+    timezone: str
+    by: Literal["day", "week"]
+    from_day: date
+    to_day: date
+    since: datetime
+    until: datetime
+    gate: str | None
+    buckets: list[date]
+    rows: list[TrendRow]
+    clearance: ClearanceStats
+    held_now: list[HeldVehicle]
+
+
+class PlateFound(_Out):
+    """A stored plate a search found, how it matched, and where and when it was seen."""
+
+    plate: str
+    match: Literal["exact", "lookalike", "one_edit"]
+    crossings: int
+    first_seen: datetime
+    last_seen: datetime
+    last_gate: str
+    last_lane: str
+    last_direction: str
+    on_hold_list: bool
+
+
+class PlateSearch(_Out):
+    """Plates matching a query, exact first, then look-alikes, then one edit away; most recently seen first."""
+
+    query: str = Field(description="The query's plate key.")
+    fuzzy: bool
+    total: int
+    items: list[PlateFound]
 
 
 class Health(_Out):

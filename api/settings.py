@@ -58,6 +58,9 @@ class Settings(BaseSettings):
         None, ge=1024, description="Largest ingest body; none: max_batch_events x gatewatch.contract.MAX_EVENT_BYTES + 64 KiB."
     )
     timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time zone for day buckets and 'today'.")
+    daily_truck_capacity: int = Field(
+        1000, ge=1, le=1_000_000, description="Truck crossings a gate is planned for per local day (the Today board's gauge)."
+    )
     migrate_on_start: bool = Field(True, description="Run Alembic migrations to head when the app is built.")
     docs_enabled: bool = Field(True, description="Serve /docs and /openapi.json (schema only, no data).")
     sql_echo: bool = Field(False, description="Log every SQL statement (debugging).")

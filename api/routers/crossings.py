@@ -6,7 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import StreamingResponse
+from sqlalchemy import select
 
+from gatewatch.api.board import crossings_seen, evidence_ref
 from gatewatch.api.deps import OperatorDep, SessionDep, SettingsDep
 from gatewatch.api.exceptions import BadQuery
 from gatewatch.api.export import (
@@ -26,6 +28,7 @@ from gatewatch.api.export import (
     pick_format,
     stream_from_db,
 )
+from gatewatch.api.models import Flag
 from gatewatch.api.queries import (
     CrossingFilter,
     as_utc,
@@ -34,21 +37,26 @@ from gatewatch.api.queries import (
     default_range,
     list_crossings,
     matching_plates,
+    search_plates,
     utc_offset,
 )
 from gatewatch.api.queries import vehicle_history as history
+from gatewatch.api.review import active_holds, evidence_for
 from gatewatch.api.schemas import (
     Bucket,
     Counts,
     CrossingOut,
     CrossingPage,
+    FlagOut,
     Offset,
+    PlateFound,
+    PlateSearch,
     QueryName,
     QueryTime,
     VehicleHistory,
     Visit,
 )
-from gatewatch.contract import plate_key
+from gatewatch.contract import PLATE_MAX, plate_key
 
 router = APIRouter(prefix="/api/v1", tags=["crossings"])
 
@@ -57,6 +65,7 @@ DirectionQ = Annotated[Literal["entry", "exit"] | None, Query()]
 Since = Annotated[QueryTime, Query(description="Start (ISO 8601; naive = local time zone), 1970..2100.")]
 Until = Annotated[QueryTime, Query(description="End, exclusive (ISO 8601; naive = local time zone), 1970..2100.")]
 BucketQ = Annotated[Literal["hour", "day"], Query()]
+VEHICLE_FLAGS_MAX = 200
 
 
 @router.get("/counts", response_model=Counts)
@@ -144,6 +153,31 @@ def get_crossings(
                         items=[CrossingOut.model_validate(r) for r in rows])
 
 
+@router.get("/vehicles", response_model=PlateSearch)
+def search_vehicles(
+    session: SessionDep, _user: OperatorDep,
+    q: Annotated[str, Query(min_length=2, max_length=PLATE_MAX, description="Plate, any separators.")],
+    fuzzy: Annotated[bool, Query(description="Also look-alikes (O/0, I/1, B/8 ...) and one wrong or missing "
+                                             "character.")] = True,
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> PlateSearch:
+    """Plates seen at the gates that match ``q``: exact first, then look-alikes, then one edit away, each with its
+    crossings count, first and last sighting and whether it is on the hold list now."""
+    key = plate_key(q)
+    if len(key) < 2:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "q must contain at least 2 letters or digits")
+    try:
+        total, found = search_plates(session, q, fuzzy, limit)
+    except BadQuery as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    held = {h.plate for h in active_holds(session, None)}
+    return PlateSearch(query=key, fuzzy=fuzzy, total=total, items=[
+        PlateFound(plate=f.plate, match=f.match, crossings=f.crossings,
+                   first_seen=f.first_seen, last_seen=f.last_seen, last_gate=f.last_gate, last_lane=f.last_lane,
+                   last_direction=f.last_direction, on_hold_list=f.plate in held)
+        for f in found])
+
+
 @router.get("/vehicles/{plate}", response_model=VehicleHistory)
 def vehicle_history(
     plate: Annotated[str, Path(min_length=1, max_length=64)], session: SessionDep, _user: OperatorDep,
@@ -157,9 +191,15 @@ def vehicle_history(
     rows, visits = history(session, plates)
     if not rows:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no crossings for plate {plate_key(plate)!r}")
+    matched = sorted({r.plate for r in rows if r.plate})
+    flags = list(session.scalars(select(Flag).where(Flag.plate.in_(matched))
+                                 .order_by(Flag.started_at.desc(), Flag.flag_id).limit(VEHICLE_FLAGS_MAX)))
+    flag_evidence = evidence_for(session, [f.flag_id for f in flags])
     return VehicleHistory(
-        plate=plate_key(plate), plates_matched=sorted({r.plate for r in rows if r.plate}),
-        crossings=[CrossingOut.model_validate(r) for r in rows],
+        plate=plate_key(plate), plates_matched=matched,
+        crossings=crossings_seen(session, rows),
+        flags=[FlagOut.model_validate(f).model_copy(
+            update={"evidence": [evidence_ref(e) for e in flag_evidence.get(f.flag_id, [])]}) for f in flags],
         visits=[Visit(gate=v.gate, arrived_at=v.entry.frame_time if v.entry else None,
                       departed_at=v.exit.frame_time if v.exit else None, clearance_s=v.clearance_s,
                       entry_event_id=v.entry.event_id if v.entry else None,

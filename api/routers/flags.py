@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse, StreamingResponse
 
+from gatewatch.api.board import evidence_ref
 from gatewatch.api.deps import OperatorDep, SessionDep, SettingsDep
 from gatewatch.api.evidence import find_by_hash
 from gatewatch.api.exceptions import Conflict, NotFound
@@ -28,7 +29,6 @@ from gatewatch.api.export import (
 from gatewatch.api.models import Evidence, Flag
 from gatewatch.api.review import evidence_for, flag_events, flag_reviews, get_flag, list_flags, review_flag
 from gatewatch.api.schemas import (
-    EvidenceRef,
     FlagDetail,
     FlagOut,
     FlagPage,
@@ -43,14 +43,9 @@ router = APIRouter(prefix="/api/v1", tags=["flags"])
 FlagKindQ = Annotated[Literal["held", "hold_list", "empty_truck"] | None, Query()]
 
 
-def _ref(e: Evidence) -> EvidenceRef:
-    return EvidenceRef(event_id=e.event_id, role=e.role, sha256=e.sha256, content_type=e.content_type,
-                       bytes=e.bytes, url=f"/api/v1/evidence/{e.sha256}")
-
-
 def _out(flag: Flag, evidence: list[Evidence]) -> FlagOut:
     out = FlagOut.model_validate(flag)
-    out.evidence = [_ref(e) for e in evidence]
+    out.evidence = [evidence_ref(e) for e in evidence]
     return out
 
 

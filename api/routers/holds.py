@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
-from gatewatch.api.deps import EdgeKeyDep, OperatorDep, SessionDep
+from gatewatch.api.deps import EdgeKeyDep, OperatorDep, SessionDep, SettingsDep
 from gatewatch.api.exceptions import Conflict, NotFound
 from gatewatch.api.models import Hold
+from gatewatch.api.queries import as_utc
 from gatewatch.api.review import active_holds, add_hold, is_active, list_holds, remove_hold
 from gatewatch.api.schemas import HoldIn, HoldOut, QueryName
 from gatewatch.contract import INT32_MAX, PLATE_MAX, HoldEntry, HoldsForEdge
@@ -40,8 +41,9 @@ def get_entries(
 
 
 @router.post("/entries", response_model=HoldOut, status_code=status.HTTP_201_CREATED)
-def post_entry(body: HoldIn, session: SessionDep, user: OperatorDep) -> HoldOut:
-    """Put a plate on the hold list (stored as its key, the one the edge matches on)."""
+def post_entry(body: HoldIn, session: SessionDep, settings: SettingsDep, user: OperatorDep) -> HoldOut:
+    """Put a plate on the hold list (stored as its key, the one the edge matches on); an ``until`` without an
+    offset is read in the gate's zone (``GATEWATCH_TIMEZONE``), like query times."""
     plate = body.plate_normalised()
     if len(plate) < 2:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"plate {body.plate!r} has too few characters")
@@ -49,7 +51,8 @@ def post_entry(body: HoldIn, session: SessionDep, user: OperatorDep) -> HoldOut:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"plate {body.plate!r} has more than {PLATE_MAX} "
                             "characters once normalised")
     try:
-        return _out(add_hold(session, plate, body.reason, body.until, body.gate, user.username))
+        until = as_utc(body.until, settings.tz) if body.until is not None else None
+        return _out(add_hold(session, plate, body.reason, until, body.gate, user.username))
     except Conflict as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
 

@@ -5,8 +5,13 @@ import SHELL from "./strings.js";
 import queue from "./views/queue.js";
 import counts from "./views/counts.js";
 import exportView from "./views/export.js";
+import today from "./views/today.js";
+import trends from "./views/trends.js";
+import plates from "./views/plates.js";
+import holds from "./views/holds.js";
+import users from "./views/users.js";
 
-const VIEWS = [queue, counts, exportView];
+const VIEWS = [queue, today, trends, plates, counts, holds, exportView, users];
 
 const $ = (id) => document.getElementById(id);
 const state = {
