@@ -87,8 +87,8 @@ class AutoReaderConfig(RapidOcrReaderConfig):
     cn_min_aspect: float = Field(2.5, gt=0.5, le=10.0, description="Smallest width/height of a crop sent to LPRNet.")
     cn_max_aspect: float = Field(6.0, gt=0.5, le=20.0, description="Largest width/height of a crop sent to LPRNet.")
     cn_min_colour: float = Field(
-        0.25, ge=0.0, le=1.0,
-        description="Blue/green pixel share of the plate's centre above which a one-line crop RapidOCR could not fit "
+        0.15, ge=0.0, le=1.0,
+        description="Blue/green pixel share of the crop above which a one-line crop RapidOCR could not fit "
         "is tried as Chinese (0: always); a blue band at the left or top edge of an uncoloured plate (European, "
         "Mercosur) is never Chinese.",
     )

@@ -105,7 +105,21 @@ class RapidOcrReader:
         if not _usable(crop):
             return None
         lines = split_lines(inset(crop, self.config.frame_inset), self.config.two_line_max_aspect)
-        return _reading(self.recognizer.recognise(lines), self.config.min_confidence)
+        step_probs = self.recognizer.probabilities(lines)
+        texts = [self.recognizer.decode(p) for p in step_probs]
+        alternatives = [char_alternatives(p, list(self.recognizer.characters)) for p in step_probs]
+        return _with_alternatives(_reading(texts, self.config.min_confidence), texts, alternatives)
+
+
+def _with_alternatives(
+    reading: PlateReading | None, texts: Sequence[tuple[str, np.ndarray]],
+    alternatives: Sequence[tuple[tuple[tuple[str, float], ...], ...]],
+) -> PlateReading | None:
+    """``reading`` with the recogniser's look-alikes per character attached (when they line up with its text)."""
+    alts = tuple(a for (t, _), alt in zip(texts, alternatives, strict=True) if t.strip() for a in alt)
+    if reading is not None and len(alts) == len("".join(reading.lines)):
+        return dataclasses.replace(reading, alternatives=alts)
+    return reading
 
 
 class EasyOcrReader:
@@ -244,11 +258,7 @@ class AutoReader:
             alternatives = [tuple(a for a, c in zip(alt, t, strict=False) if c.isascii()) for alt, (t, _) in
                             zip(alternatives, texts, strict=True)]
             texts = [drop_cjk(t, p) for t, p in texts]
-        reading = _reading(texts, cfg.min_confidence)
-        alts = tuple(a for (t, _), alt in zip(texts, alternatives, strict=True) if t.strip() for a in alt)
-        if reading is not None and len(alts) == len("".join(reading.lines)):
-            reading = dataclasses.replace(reading, alternatives=alts)
-        return reading
+        return _with_alternatives(_reading(texts, cfg.min_confidence), texts, alternatives)
 
 
 def char_alternatives(probs: np.ndarray, characters: Sequence[str], k: int = 4) -> tuple[tuple[tuple[str, float], ...], ...]:

@@ -7,7 +7,7 @@ character). The evidence, in order:
 2. a coloured band at the left edge (European plates) or along the top (Mercosur plates) on
    an otherwise uncoloured plate -> ``other``: neither country's plates have one;
 3. the text fits a Chinese format or holds a province character -> ``CN``;
-4. one line, width/height in the Chinese range, and the plate's centre blue or green (the
+4. one line, width/height in the Chinese range, and enough of the crop blue or green (the
    background of Chinese blue and new-energy plates, where Vietnamese plates are white or
    yellow) -> ``CN``;
 5. otherwise ``other``: read as raw text, never given a province character.
@@ -51,6 +51,7 @@ class PlateLooks:
         aspect: width / height of the crop.
         background: the dominant colour of the plate's centre.
         centre_colour: share of saturated blue or green pixels in the centre (rows 20-80 %, columns 17-83 %).
+        colour_share: the same over the whole crop (what the colour rule uses, as before routing existed).
         band: ``'left'`` (European) or ``'top'`` (Mercosur) when a blue band sits on an uncoloured plate.
     """
 
@@ -58,6 +59,7 @@ class PlateLooks:
     aspect: float
     background: Background
     centre_colour: float
+    colour_share: float
     band: Literal["left", "top"] | None = None
 
 
@@ -91,16 +93,16 @@ def plate_looks(crop: np.ndarray, lines: int) -> PlateLooks:
     top = masks["blue"][: max(1, round(height * 0.2)), width // 10 : width - width // 10].mean()
     if band is None and top >= BAND_MIN_SHARE and coloured[round(height * 0.3) :].mean() < BAND_MAX_REST:
         band = "top"
-    return PlateLooks(lines, width / max(height, 1), background, colour, band)
+    return PlateLooks(lines, width / max(height, 1), background, colour, float(coloured.mean()), band)
 
 
 def route_plate(
-    looks: PlateLooks, text_lines: Sequence[str], cn_aspect: tuple[float, float] = (2.5, 6.0), cn_min_colour: float = 0.25,
+    looks: PlateLooks, text_lines: Sequence[str], cn_aspect: tuple[float, float] = (2.5, 6.0), cn_min_colour: float = 0.15,
 ) -> Route:
     """``VN``, ``CN`` or ``other`` for a crop that ``looks`` so and whose lines were read as ``text_lines``.
 
     ``cn_aspect``: width/height range of a one-line Chinese plate; ``cn_min_colour``: least blue/green
-    share of the centre for the colour alone to say Chinese. See the module docstring for the order.
+    share of the crop for the colour alone to say Chinese. See the module docstring for the order.
     """
     fitted = normalise(text_lines) if any(text_lines) else None
     if fitted is not None and fitted.country == "VN":
@@ -110,7 +112,7 @@ def route_plate(
     if (fitted is not None and fitted.country == "CN") or any(c in CN_PROVINCES for t in text_lines for c in t):
         return "CN"
     one_line_cn = looks.lines == 1 and cn_aspect[0] <= looks.aspect <= cn_aspect[1]
-    if one_line_cn and looks.centre_colour >= cn_min_colour:
+    if one_line_cn and looks.colour_share >= cn_min_colour:
         return "CN"
     return "other"
 
