@@ -136,13 +136,17 @@ def test_route_synthetic_table(what: str, colour: tuple[int, int, int], band: st
     assert route_plate(seen, texts) == route
 
 
-def test_synthetic_eu_plate_read_has_no_province(auto: AutoReader) -> None:
-    """SYNTHETIC European plate (blue band at the left): the auto reader gives raw Latin text, no province."""
-    crop = _synthetic_plate((255, 255, 255), "B MW 1234", band="left", size=(520, 110))
+@pytest.mark.parametrize("band", ["left", "top"])
+def test_synthetic_banded_plate_read_has_no_province(auto: AutoReader, band: str) -> None:
+    """SYNTHETIC plates with a blue band (European at the left, Mercosur-style at the top): raw Latin text,
+    no province, no LPRNet run. Before routing, the top-band plate went to LPRNet and was read ``晋MW1234``."""
+    before = auto.lprnet_reads
+    crop = _synthetic_plate((255, 255, 255), "B MW 1234", band=band, size=(520, 110))
     reading = auto.read(crop)
     assert reading is not None
     assert not any(c in CN_PROVINCES for c in reading.text_raw)
     assert drop_province(reading.text_raw).replace(" ", "") == "BMW1234"
+    assert auto.lprnet_reads == before
 
 
 # -- province prior --------------------------------------------------------------------------------
