@@ -124,8 +124,8 @@ class FastPlateReader:
 class FusedReader:
     """``auto`` on every crop, fused per character with the VN slot model on crops that do not look Chinese.
 
-    Chinese-looking crops (as :class:`AutoReader` decides: a province character, the CN format, or
-    a blue/green single-line crop that fits no VN format) are read exactly as ``auto`` reads them;
+    Crops routed Chinese (as :class:`AutoReader` decides, :func:`~.route.route_plate`: a province character,
+    the CN format, or a blue/green single-line crop that fits no VN format) are read exactly as ``auto`` reads them;
     the slot model knows no province characters. Every other crop is read by both and fused by
     :func:`~.fusion.fuse_vn`; when the fusion fits no VN layout, PP-OCR's read is returned as ``auto`` would.
     """

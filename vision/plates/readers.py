@@ -3,9 +3,10 @@
 Backends, chosen by configuration (``type``):
 
 * ``auto`` (default): ``rapidocr`` for everything, plus LPRNet (below) on single-line crops
-  that look Chinese (RapidOCR read a province character or fitted the CN format, or it fitted
-  no VN format and the crop is blue/green); the two reads are fused (see :class:`AutoReader`).
-  A crop RapidOCR reads as a Vietnamese plate never reaches LPRNet.
+  that :func:`~.route.route_plate` calls Chinese (RapidOCR read a province character or fitted the
+  CN format, or it fitted no VN format and the crop is blue/green with no European/Mercosur band);
+  the two reads are fused (see :class:`AutoReader`). A crop RapidOCR reads as a Vietnamese plate
+  never reaches LPRNet; a crop routed ``other`` is read without CJK characters (no province).
 * ``lprnet``: sirius-ai LPRNet (Chinese blue/green single-line plates, 94x24) exported once to
   ONNX (:mod:`.lprnet`); it cannot read Vietnamese plates or two-line plates.
 * ``rapidocr``: the PP-OCRv6 recogniser that ships inside the ``rapidocr`` wheel
@@ -193,12 +194,15 @@ class LprnetReader:
 
 
 class AutoReader:
-    """RapidOCR on every crop; LPRNet too on single-line crops that look Chinese, the two fused.
+    """RapidOCR on every crop; LPRNet too on single-line crops routed Chinese, the two fused.
 
     A single-line crop (aspect ``cn_min_aspect``..``cn_max_aspect``) goes to LPRNet when
-    RapidOCR's read fits the CN format or holds a province character, or fits no VN format
-    and the crop is blue/green (``cn_min_colour``). Reads that fit a VN format are returned
-    as they are, so Vietnamese results equal the ``rapidocr`` reader's.
+    :meth:`route` says ``CN``: RapidOCR's read fits the CN format or holds a province character,
+    or fits no VN format and the crop is blue/green (``cn_min_colour``) with no blue band at its
+    left or top edge. Reads that fit a VN format are returned as they are, so Vietnamese results
+    equal the ``rapidocr`` reader's; a crop routed ``other`` loses any CJK character it was read with.
+    A Chinese read carries the province probabilities (``PlateReading.province_probs``) for the
+    per-gate prior; every read carries PP-OCR's look-alikes per character (``alternatives``).
     """
 
     def __init__(self, config: AutoReaderConfig | None = None) -> None:

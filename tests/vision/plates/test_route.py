@@ -208,3 +208,12 @@ def test_real_cn_read_carries_province_probabilities(auto: AutoReader, plates_di
     probs = dict(reading.province_probs)
     assert max(probs, key=probs.__getitem__) == "皖"
     assert apply_province_prior(reading, {"皖": 0.9}).lines[0][0] == "皖"
+
+
+def test_province_prior_from_camera_yaml() -> None:
+    """The prior as written in a camera YAML (CJK keys) validates into the plates section."""
+    import yaml
+
+    section = yaml.safe_load("plates:\n  province_prior: {桂: 0.9}\n")["plates"]
+    assert PlatesConfig(**section).province_prior == {"桂": 0.9}
+    assert PlatesConfig().province_prior == {}  # default: no prior
