@@ -16,9 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from gatewatch.strict import Strict
+from gatewatch.vision.plates.formats import CN_PROVINCES  # re and the plate key only: still light
 
 FrameInset = Annotated[
     float,
@@ -87,7 +88,9 @@ class AutoReaderConfig(RapidOcrReaderConfig):
     cn_max_aspect: float = Field(6.0, gt=0.5, le=20.0, description="Largest width/height of a crop sent to LPRNet.")
     cn_min_colour: float = Field(
         0.15, ge=0.0, le=1.0,
-        description="Blue/green pixel share above which a crop RapidOCR could not fit is tried as Chinese (0: always).",
+        description="Blue/green pixel share of the crop above which a one-line crop RapidOCR could not fit "
+        "is tried as Chinese (0: always); a blue band at the left or top edge of an uncoloured plate (European, "
+        "Mercosur) is never Chinese.",
     )
 
 
@@ -156,6 +159,24 @@ class PlatesConfig(Strict):
     max_substitutions: int = Field(2, ge=0, le=5, description="Confusable-character swaps allowed to fit a format.")
     min_plate_confidence: float = Field(0.3, ge=0.0, le=1.0, description="plate_for returns None below this.")
     crop_dir: Path | None = Field(None, description="Folder to save the best plate crop per track (None: keep in memory).")
+    province_prior: dict[str, float] = Field(
+        default_factory=dict, max_length=len(CN_PROVINCES),
+        description="Prior probability of Chinese province characters at this gate, e.g. {桂: 0.9} at Huu Nghi; the "
+        "other provinces share the rest equally. The province is the character with the highest reader probability "
+        "x prior, and the plate's confidence counts it with that posterior. Empty (default): the reader's own choice.",
+    )
+
+    @field_validator("province_prior")
+    @classmethod
+    def _province_prior(cls, prior: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(prior) - set(CN_PROVINCES))
+        if unknown:
+            raise ValueError(f"province_prior: not a Chinese province character: {unknown}")
+        if any(not 0.0 < p < 1.0 for p in prior.values()):
+            raise ValueError("province_prior: each probability must be between 0 and 1 (exclusive)")
+        if sum(prior.values()) > 0.99:
+            raise ValueError("province_prior: the probabilities must sum to at most 0.99, leaving some for the other provinces")
+        return prior
 
     @model_validator(mode="after")
     def _budgets(self) -> PlatesConfig:

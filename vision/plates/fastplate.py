@@ -26,10 +26,9 @@ from gatewatch.assets import model_dirs
 from gatewatch.errors import ModelError
 from gatewatch.models.onnx import OnnxModel
 from gatewatch.vision.plates.config import AutoReaderConfig, FastPlateReaderConfig, FusedReaderConfig
-from gatewatch.vision.plates.formats import CN_PROVINCES
 from gatewatch.vision.plates.fusion import FusionWeights, SlotRead, fuse_vn, slot_read, vn_lines
 from gatewatch.vision.plates.lines import inset, is_two_line, split_lines
-from gatewatch.vision.plates.readers import READERS, AutoReader, PlateReading, _reading, fuse_cn
+from gatewatch.vision.plates.readers import READERS, AutoReader, PlateReading, _reading, drop_cjk
 
 FASTPLATE_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_"
 FASTPLATE_PAD = "_"
@@ -125,8 +124,8 @@ class FastPlateReader:
 class FusedReader:
     """``auto`` on every crop, fused per character with the VN slot model on crops that do not look Chinese.
 
-    Chinese-looking crops (as :class:`AutoReader` decides: a province character, the CN format, or
-    a blue/green single-line crop that fits no VN format) are read exactly as ``auto`` reads them;
+    Crops routed Chinese (as :class:`AutoReader` decides, :func:`~.route.route_plate`: a province character,
+    the CN format, or a blue/green single-line crop that fits no VN format) are read exactly as ``auto`` reads them;
     the slot model knows no province characters. Every other crop is read by both and fused by
     :func:`~.fusion.fuse_vn`; when the fusion fits no VN layout, PP-OCR's read is returned as ``auto`` would.
     """
@@ -145,15 +144,16 @@ class FusedReader:
             return None
         cfg = self.config
         lines = split_lines(inset(crop, cfg.frame_inset), cfg.two_line_max_aspect)
-        texts = self.auto.rapid.recognizer.recognise(lines)
+        step_probs = self.auto.rapid.recognizer.probabilities(lines)
+        texts = [self.auto.rapid.recognizer.decode(p) for p in step_probs]
         aspect = crop.shape[1] / crop.shape[0]
         single = len(lines) == 1 and cfg.cn_min_aspect <= aspect <= cfg.cn_max_aspect
-        if single and self.auto._looks_cn(crop, texts[0][0]):  # exactly as auto: LPRNet fused in
-            self.auto.lprnet_reads += 1
-            fused_cn = fuse_cn(texts[0], self.auto.lprnet.recognise(crop))
-            return _reading([fused_cn] if fused_cn is not None else texts, cfg.min_confidence)
-        if any(c in CN_PROVINCES for text, _ in texts for c in text):  # Chinese two-line: auto's read
+        route = self.auto.route(crop, len(lines), [t for t, _ in texts])
+        if single and route == "CN":  # exactly as auto: LPRNet fused in
+            return self.auto.read_cn(crop, texts[0], step_probs[0])
+        if route == "CN":  # Chinese two-line: auto's read
             return _reading(texts, cfg.min_confidence)
+        texts = [drop_cjk(t, p) for t, p in texts]
         slot = self.slots.recognise([inset(crop, cfg.fastplate_inset)])[0]
         fused = fuse_vn([(t, p.tolist()) for t, p in texts], slot, self.weights)
         if fused is None:

@@ -36,6 +36,23 @@ PLATE_CHARSET = DIGITS + LETTERS + "-.·" + CN_PROVINCES + CN_SUFFIXES
 
 TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "I": "1", "Z": "2", "B": "8", "S": "5", "G": "6"}
 TO_LETTER = {"0": "D", "8": "B", "5": "S", "2": "Z", "6": "G", "1": "T"}  # VN/CN series use no I
+# How likely a reader prints the first character for the second one printed on the plate, for the swaps
+# that fit a format (a digit read in a letter's place and back): 1.0 = the usual look-alike. Without the
+# reader's probabilities the most likely swap wins (the table's order keeps TO_LETTER / TO_DIGIT); with
+# them (PlateReading.alternatives) each candidate is scored likelihood x (reader probability + ALT_FLOOR),
+# so a series `L` read as `1` becomes `L` when the reader gave `L` more weight than `T`.
+CONFUSION: dict[str, dict[str, float]] = {
+    "1": {"T": 1.0, "L": 0.9, "I": 0.9, "J": 0.3},
+    "0": {"D": 1.0, "Q": 0.6, "O": 0.6, "U": 0.2},
+    "8": {"B": 1.0, "R": 0.2},
+    "5": {"S": 1.0},
+    "2": {"Z": 1.0},
+    "6": {"G": 1.0},
+    "O": {"0": 1.0}, "Q": {"0": 1.0}, "D": {"0": 1.0},
+    "I": {"1": 1.0}, "L": {"1": 0.5}, "T": {"1": 0.5},
+    "Z": {"2": 1.0}, "B": {"8": 1.0}, "S": {"5": 1.0}, "G": {"6": 1.0},
+}
+ALT_FLOOR = 0.01
 # Chinese plates use neither I nor O.
 CN_NO_IO = {"O": "0", "I": "1"}
 
@@ -84,14 +101,29 @@ def clean(text: str) -> str:
     return plate_key(text)
 
 
-def _fit(chars: str, template: str, country: Country) -> tuple[str, int] | None:
-    """Map ``chars`` onto ``template``; returns (fixed text, substitutions) or ``None``."""
+Alternatives = Sequence[Sequence[tuple[str, float]]]
+
+
+def _swap(c: str, allowed: set[str] | str, alts: Sequence[tuple[str, float]]) -> str | None:
+    """The most likely character of the ``allowed`` class for a read ``c`` (see ``CONFUSION``), or ``None``."""
+    reader = dict(alts)
+    scored = [(like * (reader.get(t, 0.0) + ALT_FLOOR), -i, t)
+              for i, (t, like) in enumerate(CONFUSION.get(c, {}).items()) if t in allowed]
+    return max(scored)[2] if scored else None
+
+
+def _fit(chars: str, template: str, country: Country, alts: Alternatives | None = None) -> tuple[str, int] | None:
+    """Map ``chars`` onto ``template``; returns (fixed text, substitutions) or ``None``.
+
+    ``alts``: per character of ``chars``, the reader's probabilities of other characters there (may be empty).
+    """
     if len(chars) != len(template):
         return None
     out: list[str] = []
     subs = 0
     letters = _VN_LETTERS if country == "VN" else _CN_LETTERS
     for pos, (c, kind) in enumerate(zip(chars, template, strict=True)):
+        here = alts[pos] if alts is not None and pos < len(alts) else ()
         if kind == "P":
             if c not in CN_PROVINCES:
                 return None
@@ -102,16 +134,18 @@ def _fit(chars: str, template: str, country: Country) -> tuple[str, int] | None:
             if not c.isascii() or not c.isalnum():
                 return None
             if not c.isdigit():
-                if c not in TO_DIGIT:
+                swapped = _swap(c, DIGITS, here)
+                if swapped is None:
                     return None
-                c, subs = TO_DIGIT[c], subs + 1
+                c, subs = swapped, subs + 1
         elif kind == "L":
             if not c.isascii() or not c.isalnum():
                 return None
             if c.isdigit():
-                if c not in TO_LETTER:
+                swapped = _swap(c, letters, here)
+                if swapped is None:
                     return None
-                c, subs = TO_LETTER[c], subs + 1
+                c, subs = swapped, subs + 1
             if c not in letters:
                 return None
         elif kind == "X":
@@ -133,28 +167,44 @@ def _vn_display(text: str, split: int, two_lines: bool) -> str:
     return f"{series} {tail_fmt}" if two_lines else f"{series}{tail_fmt}"
 
 
-def normalise(lines: Sequence[str], max_substitutions: int = 2) -> PlateText | None:
+def _clean_alternatives(lines: Sequence[str], alternatives: Alternatives) -> list[Sequence[tuple[str, float]]] | None:
+    """``alternatives`` (one per character of the joined lines) kept for the characters the plate key keeps."""
+    joined = "".join(lines)
+    if len(alternatives) != len(joined):
+        return None
+    out: list[Sequence[tuple[str, float]]] = []
+    for ch, alt in zip(joined, alternatives, strict=True):
+        out += [alt] * len(clean(ch))
+    return out
+
+
+def normalise(lines: Sequence[str], max_substitutions: int = 2, alternatives: Alternatives | None = None) -> PlateText | None:
     """Fit reader output lines (top to bottom) to a VN or CN plate format.
 
     ``lines`` are joined after cleaning, so one- and two-line plates go through the same
     templates. Returns ``None`` when nothing fits within ``max_substitutions`` swaps.
+    ``alternatives``: per character of the joined lines, the reader's probabilities of other
+    characters there (``PlateReading.alternatives``); they decide which look-alike a swap picks.
     """
     chars = "".join(clean(line) for line in lines)
     if not chars:
         return None
+    alts = _clean_alternatives(lines, alternatives) if alternatives else None
+    if alts is not None and len(alts) != len(chars):
+        alts = None
     parts = [clean(line) for line in lines if clean(line)]
     two_lines = len(parts) > 1
     best: PlateText | None = None
     has_cjk = any(not c.isascii() for c in chars)
     if has_cjk:
         for template in _CN_TEMPLATES:
-            fit = _fit(chars, template, "CN")
+            fit = _fit(chars, template, "CN", alts)
             if fit and (best is None or fit[1] < best.substitutions):
                 text = fit[0]
                 best = PlateText(text, "CN", f"{text[:2]}·{text[2:]}", fit[1])
     else:
         for template, split in _VN_TEMPLATES:
-            fit = _fit(chars, template, "VN")
+            fit = _fit(chars, template, "VN", alts)
             if fit and (best is None or fit[1] < best.substitutions):
                 split = len(parts[0]) if two_lines and 2 < len(parts[0]) < len(fit[0]) else split
                 best = PlateText(fit[0], "VN", _vn_display(fit[0], split, two_lines), fit[1])

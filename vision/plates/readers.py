@@ -3,9 +3,10 @@
 Backends, chosen by configuration (``type``):
 
 * ``auto`` (default): ``rapidocr`` for everything, plus LPRNet (below) on single-line crops
-  that look Chinese (RapidOCR read a province character or fitted the CN format, or it fitted
-  no VN format and the crop is blue/green); the two reads are fused (see :class:`AutoReader`).
-  A crop RapidOCR reads as a Vietnamese plate never reaches LPRNet.
+  that :func:`~.route.route_plate` calls Chinese (RapidOCR read a province character or fitted the
+  CN format, or it fitted no VN format and the crop is blue/green with no European/Mercosur band);
+  the two reads are fused (see :class:`AutoReader`). A crop RapidOCR reads as a Vietnamese plate
+  never reaches LPRNet; a crop routed ``other`` is read without CJK characters (no province).
 * ``lprnet``: sirius-ai LPRNet (Chinese blue/green single-line plates, 94x24) exported once to
   ONNX (:mod:`.lprnet`); it cannot read Vietnamese plates or two-line plates.
 * ``rapidocr``: the PP-OCRv6 recogniser that ships inside the ``rapidocr`` wheel
@@ -28,6 +29,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,10 +47,11 @@ from gatewatch.vision.plates.config import (  # the reader configs live with the
     RapidOcrReaderConfig,
 )
 from gatewatch.vision.plates.config import ReaderConfig as ReaderConfig
-from gatewatch.vision.plates.formats import CN_PROVINCES, DIGITS, LETTERS, normalise
+from gatewatch.vision.plates.formats import CN_PROVINCES, DIGITS, LETTERS
 from gatewatch.vision.plates.fusion import cn_colour_share, fuse_cn
 from gatewatch.vision.plates.lines import inset, split_lines
-from gatewatch.vision.plates.lprnet import LprnetRecognizer, lprnet_model_path
+from gatewatch.vision.plates.lprnet import LprnetRecognizer, ctc_decode, lprnet_model_path
+from gatewatch.vision.plates.lprnet_spec import LPRNET_CHARS
 from gatewatch.vision.plates.ppocr import (
     INT8_CALIBRATION,
     INT8_FORMAT,
@@ -58,7 +61,9 @@ from gatewatch.vision.plates.ppocr import (
     int8_recipe,
     rapidocr_model_dir,
 )
+from gatewatch.vision.plates.province import province_probs
 from gatewatch.vision.plates.reading import PlateReader, PlateReading
+from gatewatch.vision.plates.route import Route, plate_looks, route_plate
 
 __all__ = [  # the backends here, and the names readers.py has always offered
     "INT8_CALIBRATION", "INT8_FORMAT", "PPOCR_REC_FILE", "READERS", "REC_HEIGHT", "AutoReader", "AutoReaderConfig",
@@ -101,7 +106,21 @@ class RapidOcrReader:
         if not _usable(crop):
             return None
         lines = split_lines(inset(crop, self.config.frame_inset), self.config.two_line_max_aspect)
-        return _reading(self.recognizer.recognise(lines), self.config.min_confidence)
+        step_probs = self.recognizer.probabilities(lines)
+        texts = [self.recognizer.decode(p) for p in step_probs]
+        alternatives = [char_alternatives(p, list(self.recognizer.characters)) for p in step_probs]
+        return _with_alternatives(_reading(texts, self.config.min_confidence), texts, alternatives)
+
+
+def _with_alternatives(
+    reading: PlateReading | None, texts: Sequence[tuple[str, np.ndarray]],
+    alternatives: Sequence[tuple[tuple[tuple[str, float], ...], ...]],
+) -> PlateReading | None:
+    """``reading`` with the recogniser's look-alikes per character attached (when they line up with its text)."""
+    alts = tuple(a for (t, _), alt in zip(texts, alternatives, strict=True) if t.strip() for a in alt)
+    if reading is not None and len(alts) == len("".join(reading.lines)):
+        return dataclasses.replace(reading, alternatives=alts)
+    return reading
 
 
 class EasyOcrReader:
@@ -175,12 +194,15 @@ class LprnetReader:
 
 
 class AutoReader:
-    """RapidOCR on every crop; LPRNet too on single-line crops that look Chinese, the two fused.
+    """RapidOCR on every crop; LPRNet too on single-line crops routed Chinese, the two fused.
 
     A single-line crop (aspect ``cn_min_aspect``..``cn_max_aspect``) goes to LPRNet when
-    RapidOCR's read fits the CN format or holds a province character, or fits no VN format
-    and the crop is blue/green (``cn_min_colour``). Reads that fit a VN format are returned
-    as they are, so Vietnamese results equal the ``rapidocr`` reader's.
+    :meth:`route` says ``CN``: RapidOCR's read fits the CN format or holds a province character,
+    or fits no VN format and the crop is blue/green (``cn_min_colour``) with no blue band at its
+    left or top edge. Reads that fit a VN format are returned as they are, so Vietnamese results
+    equal the ``rapidocr`` reader's; a crop routed ``other`` loses any CJK character it was read with.
+    A Chinese read carries the province probabilities (``PlateReading.province_probs``) for the
+    per-gate prior; every read carries PP-OCR's look-alikes per character (``alternatives``).
     """
 
     def __init__(self, config: AutoReaderConfig | None = None) -> None:
@@ -191,13 +213,36 @@ class AutoReader:
         self.lprnet = _lprnet(cfg.lprnet_model_path, cfg.providers, cfg.threads, cfg.export_if_missing)
         self.lprnet_reads = 0
 
+    def route(self, crop: np.ndarray, n_lines: int, texts: Sequence[str]) -> Route:
+        """``VN``, ``CN`` or ``other`` for a crop split into ``n_lines`` and read as ``texts`` (:mod:`.route`)."""
+        cfg = self.config
+        return route_plate(plate_looks(crop, n_lines), texts, (cfg.cn_min_aspect, cfg.cn_max_aspect), cfg.cn_min_colour)
+
     def _looks_cn(self, crop: np.ndarray, text: str) -> bool:
-        fitted = normalise([text]) if text else None
-        if fitted is not None:
-            return fitted.country == "CN"
-        if any(c in CN_PROVINCES for c in text):
-            return True
-        return cn_colour_share(crop) >= self.config.cn_min_colour
+        """Whether a single-line crop read as ``text`` goes down the Chinese path."""
+        return self.route(crop, 1, [text]) == "CN"
+
+    def read_cn(self, crop: np.ndarray, rapid: tuple[str, np.ndarray], rapid_probs: np.ndarray) -> PlateReading | None:
+        """A one-line crop routed Chinese: RapidOCR's read (``rapid``, its step probabilities) fused with LPRNet's."""
+        self.lprnet_reads += 1
+        logits = self.lprnet.logits(crop)
+        lpr = ctc_decode(logits)
+        fused = fuse_cn(rapid, lpr)
+        reading = _reading([fused if fused is not None else rapid], self.config.min_confidence)
+        if reading is None:
+            return None
+        z = np.exp(logits - logits.max(axis=0, keepdims=True))
+        candidates = [
+            province_probs((z / z.sum(axis=0, keepdims=True)).T, LPRNET_CHARS),
+            province_probs(rapid_probs, list(self.rapid.recognizer.characters)),
+        ]
+        first = next((c for c in reading.lines[0] if c in CN_PROVINCES), "")
+        # the province probabilities of the reader whose province character the read kept (the more confident)
+        chosen = [dict(c) for c in candidates if c and first and max(c, key=lambda kv: kv[1])[0] == first]
+        if chosen:
+            best = max(chosen, key=lambda d: d[first])
+            reading = dataclasses.replace(reading, province_probs=tuple(best.items()))
+        return reading
 
     def read(self, crop: np.ndarray) -> PlateReading | None:
         """Read a plate crop ``(H, W, 3)`` BGR; ``None`` for an empty or unreadable crop."""
@@ -205,15 +250,40 @@ class AutoReader:
             return None
         cfg = self.config
         lines = split_lines(inset(crop, cfg.frame_inset), cfg.two_line_max_aspect)
-        texts = self.rapid.recognizer.recognise(lines)
+        step_probs = self.rapid.recognizer.probabilities(lines)
+        texts = [self.rapid.recognizer.decode(p) for p in step_probs]
         aspect = crop.shape[1] / crop.shape[0]
         single = len(lines) == 1 and cfg.cn_min_aspect <= aspect <= cfg.cn_max_aspect
-        if single and self._looks_cn(crop, texts[0][0]):
-            self.lprnet_reads += 1
-            fused = fuse_cn(texts[0], self.lprnet.recognise(crop))
-            if fused is not None:
-                texts = [fused]
-        return _reading(texts, cfg.min_confidence)
+        route = self.route(crop, len(lines), [t for t, _ in texts])
+        if single and route == "CN":
+            return self.read_cn(crop, texts[0], step_probs[0])
+        alternatives = [char_alternatives(p, list(self.rapid.recognizer.characters)) for p in step_probs]
+        if route == "other":
+            alternatives = [tuple(a for a, c in zip(alt, t, strict=False) if c.isascii()) for alt, (t, _) in
+                            zip(alternatives, texts, strict=True)]
+            texts = [drop_cjk(t, p) for t, p in texts]
+        return _with_alternatives(_reading(texts, cfg.min_confidence), texts, alternatives)
+
+
+def char_alternatives(probs: np.ndarray, characters: Sequence[str], k: int = 4) -> tuple[tuple[tuple[str, float], ...], ...]:
+    """Per character a greedy CTC decode of ``probs`` ``(T, C)`` reads, the ``k`` most likely letters or digits
+    at its step with their probabilities (the recogniser's look-alikes for format fitting)."""
+    best = probs.argmax(axis=1)
+    keep = best != 0
+    keep[1:] &= best[1:] != best[:-1]
+    alnum = np.array([c.isascii() and c.isalnum() for c in characters])
+    out = []
+    for step in probs[keep]:
+        masked = np.where(alnum, step, -1.0)
+        top = np.argsort(masked)[::-1][:k]
+        out.append(tuple((str(characters[i]), float(step[i])) for i in top if masked[i] > 0))
+    return tuple(out)
+
+
+def drop_cjk(text: str, probs: np.ndarray) -> tuple[str, np.ndarray]:
+    """A line read without its CJK characters (and their probabilities): a plate routed ``other`` has no province."""
+    keep = [i for i, c in enumerate(text) if c.isascii()]
+    return "".join(text[i] for i in keep), np.asarray(probs)[keep] if len(probs) else np.asarray(probs)
 
 
 READERS: dict[str, type[Any]] = {

@@ -40,6 +40,7 @@ from gatewatch.vision.plates.config import (
 )
 from gatewatch.vision.plates.detector import PlateDetector, crop_box, plate_model_path
 from gatewatch.vision.plates.formats import normalise
+from gatewatch.vision.plates.province import apply_province_prior
 from gatewatch.vision.plates.readers import PlateReader, build_reader
 from gatewatch.vision.plates.voting import Candidate, PlateVote
 from gatewatch.vision.sources import Frame
@@ -172,8 +173,10 @@ class PlateStage:
         if len(state.vote) and quality < cfg.quality_ratio * state.best_quality:
             return
         reading = reader.read(plate)
+        if reading is not None and cfg.province_prior:
+            reading = apply_province_prior(reading, cfg.province_prior)
         self.reads_total += 1
-        fitted = normalise(reading.lines, cfg.max_substitutions) if reading else None
+        fitted = normalise(reading.lines, cfg.max_substitutions, reading.alternatives) if reading else None
         if reading is None or fitted is None:
             self.rejected_total += 1
             return

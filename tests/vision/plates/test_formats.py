@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from gatewatch.vision.plates.formats import is_valid, normalise
+from tests.vision.plates.helpers import plate_crop
 
 
 @pytest.mark.parametrize(
@@ -80,3 +83,51 @@ def test_invalid(lines: list[str]) -> None:
 )
 def test_is_valid(text: str, country: str, ok: bool) -> None:
     assert is_valid(text, country) is ok  # type: ignore[arg-type]
+
+
+# -- format fitting by confusion likelihood: the reader's probabilities choose between look-alikes --------
+
+def _alts(lines: list[str], at: dict[int, tuple[tuple[str, float], ...]]) -> tuple[tuple[tuple[str, float], ...], ...]:
+    """Alternatives for each character of the joined lines: the read character alone, except at ``at``."""
+    joined = "".join(lines)
+    return tuple(at.get(i, ((c, 0.99),)) for i, c in enumerate(joined))
+
+
+CONFUSION_TABLE = [  # (lines read, alternatives at joined-character index, expected text)
+    (["59-12", "149.99"], {}, "59T214999"),                                          # no reader probabilities: 1 -> T, as before
+    (["59-12", "149.99"], {3: (("1", 0.6), ("L", 0.3), ("T", 0.05))}, "59L214999"),  # the reader leans to L: L
+    (["59-12", "149.99"], {3: (("1", 0.6), ("T", 0.3), ("L", 0.05))}, "59T214999"),  # leans to T: T
+    (["51-08", "3423"], {3: (("0", 0.7), ("U", 0.2), ("D", 0.02))}, "51U83423"),      # 0 -> U when the reader says so
+    (["51-08", "3423"], {}, "51D83423"),                                             # else 0 -> D
+    (["29-82", "12345"], {3: (("8", 0.5), ("R", 0.4), ("B", 0.05))}, "29R212345"),  # 8 -> R (trailer/moto series)
+    (["51F-123.4L"], {9: (("L", 0.5), ("1", 0.4))}, "51F12341"),                     # L read in a digit's place: 1
+    (["51F-123.4L"], {}, "51F12341"),
+]
+
+
+@pytest.mark.parametrize(("lines", "at", "text"), CONFUSION_TABLE)
+def test_confusion_fitting_table(lines: list[str], at: dict[int, tuple[tuple[str, float], ...]], text: str) -> None:
+    fitted = normalise(lines, alternatives=_alts(lines, at) if at else None)
+    assert fitted is not None and fitted.text == text
+
+
+def test_alternatives_of_the_wrong_length_are_ignored() -> None:
+    fitted = normalise(["59-12", "149.99"], alternatives=((("L", 0.9),),))
+    assert fitted is not None and fitted.text == "59T214999"
+
+
+# real crops of the dev half (where the fitting was chosen): the series L is read as 1 by PP-OCR
+DEV_SERIES_L = [
+    ("vn_plate_crops_label_plate_number/images/1xemay907.jpg", "59L214999"),
+    ("vn_plate_crops_label_plate_number/images/8xemay1219.jpg", "51L32640"),
+]
+
+
+@pytest.mark.parametrize(("rel", "text"), DEV_SERIES_L)
+def test_series_l_read_as_1_is_fitted_to_l(plates_dir: Path, rel: str, text: str) -> None:
+    from gatewatch.vision.plates import AutoReader, AutoReaderConfig
+
+    reading = AutoReader(AutoReaderConfig(threads=1)).read(plate_crop(plates_dir, rel))
+    assert reading is not None and reading.alternatives
+    assert normalise(reading.lines).text[2] == "T"                                  # the old fitting
+    assert normalise(reading.lines, alternatives=reading.alternatives).text == text  # fitted by likelihood

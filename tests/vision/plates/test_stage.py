@@ -56,10 +56,11 @@ def test_detector_finds_plate(detector: PlateDetector, plates_dir: Path, name: s
     assert _iou(box.xyxy, truth) >= 0.4
 
 
-def _scene(plates_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """A real car photo whose plate is replaced by a real Vietnamese plate crop (51F-446.14)."""
+def _scene(plates_dir: Path, crop_rel: str = "vn_plate_crops_label_plate_number/images/11CarLongPlate587.jpg",
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """A real car photo whose plate is replaced by a real plate crop (default: Vietnamese 51F-446.14)."""
     image, truth = _photo(plates_dir, "AYO9034")
-    crop_path = plates_dir / "vn_plate_crops_label_plate_number/images/11CarLongPlate587.jpg"
+    crop_path = plates_dir / crop_rel
     if not crop_path.is_file():
         pytest.skip(f"asset missing: {crop_path}")
     crop = cv2.imread(str(crop_path))
@@ -125,3 +126,17 @@ def test_stage_disabled_builds_nothing() -> None:
     stage = PlateStage(PlatesConfig(enabled=False))
     assert stage.update(_frame(np.zeros((10, 10, 3), np.uint8), 0), _tracks(np.array([0, 0, 5, 5], np.float32))) == []
     assert stage.plate_for(7) is None
+
+
+def test_stage_applies_the_province_prior(detector: PlateDetector, plates_dir: Path) -> None:
+    """A real Chinese crop in a real photo: a prior for its province keeps the text and raises the confidence."""
+    frame, car = _scene(plates_dir, "cn_lprnet_test_crops/images/皖A0K782.jpg")
+    plates = []
+    for prior in ({}, {"皖": 0.9}):
+        stage = PlateStage(PlatesConfig(max_reads_per_track=1, settle_reads=1, province_prior=prior), detector=detector)
+        stage.update(_frame(frame, 0), _tracks(car))
+        plates.append(stage.plate_for(7))
+    plain, with_prior = plates
+    assert plain is not None and with_prior is not None
+    assert plain.text == with_prior.text == "皖A0K782" and with_prior.country == "CN"
+    assert with_prior.confidence >= plain.confidence
