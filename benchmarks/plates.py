@@ -23,6 +23,8 @@ Usage::
     python benchmarks/plates.py --limit 0 --out benchmarks/results/plates.md   # every reader, all plates
     python benchmarks/plates.py --limit 0 --split test --sets vn cn --readers rapidocr auto fastplate fused \
         --out benchmarks/results/plates_fusion.md         # the VN second opinion, held-out half
+    python benchmarks/plates.py --limit 0 --split test --sets vn cn --readers auto fastplate fused own \
+        --out benchmarks/results/plates_own.md             # gatewatch's own recogniser beside them
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from gatewatch.models.onnx import OnnxModel
 from gatewatch.vision.plates import PlateDetector, build_reader, normalise, plate_model_path
 from gatewatch.vision.plates.config import FastPlateReaderConfig, FusedReaderConfig
 from gatewatch.vision.plates.formats import clean
+from gatewatch.vision.plates.own import OwnReaderConfig
 from gatewatch.vision.plates.readers import (
     AutoReaderConfig,
     EasyOcrReaderConfig,
@@ -189,6 +192,7 @@ READER_CONFIGS = {
     "easyocr": lambda: EasyOcrReaderConfig(threads=1),
     "fastplate": lambda: FastPlateReaderConfig(threads=1),
     "fused": lambda: FusedReaderConfig(threads=1),
+    "own": lambda: OwnReaderConfig(threads=1),
 }
 
 NOTES = {
@@ -267,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         "that do not look Chinese (`vision/plates/fusion.py`); Chinese-looking crops are read exactly as `auto` reads "
         "them. Its weights were chosen on `--split dev` (VN plates whose hashed label falls in the dev half); "
         "`--split test` is the other half, never used to choose anything.", "",
+        "`own` = gatewatch's own line recogniser (`vision/plates/weights/MODEL_CARD.md`): a small CTC model trained here "
+        "(`gatewatch plates train`) on synthetic VN/CN plates and the dev half of the VN crops only (no held-out VN plate, "
+        "no Chinese crop); lines split as for PP-OCR.", "",
         "plates/s (CPU time) divides by the CPU time this process spent in the reader (one thread per model), "
         "which other jobs on a shared machine slow less than the wall clock.", "",
         "`auto` and `rapidocr` run the INT8 recogniser (default `precision: int8`, calibrated on synthetic plate lines, not on these sets); `auto-fp32` and `rapidocr-fp32` are the same readers in fp32, measured in the same run.", "",
