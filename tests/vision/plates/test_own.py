@@ -20,6 +20,15 @@ def _logits(path: list[int]) -> np.ndarray:
     return logits
 
 
+def _fonts_or_skip() -> None:
+    from gatewatch.vision.plates.synth import CJK_FONTS, LATIN_FONTS, font_path
+
+    try:
+        font_path(LATIN_FONTS), font_path(CJK_FONTS)
+    except FileNotFoundError as exc:
+        pytest.skip(f"plate fonts missing (Debian: fonts-dejavu-core, fonts-wqy-microhei): {exc}")
+
+
 def test_ctc_greedy_collapses_repeats_and_keeps_a_repeat_split_by_a_blank() -> None:
     five, nine, gui = OWN_CHARSET.index("5") + 1, OWN_CHARSET.index("9") + 1, OWN_CHARSET.index("桂") + 1
     (text, probs), = ctc_greedy(_logits([0, gui, gui, 0, five, five, 0, five, nine, 0]))
@@ -32,6 +41,7 @@ def test_tiny_training_run_exports_onnx_with_parity_and_writes_a_card(tmp_path: 
     pytest.importorskip("onnxruntime")
     from gatewatch.vision.plates.train import TrainSettings, train
 
+    _fonts_or_skip()
     settings = TrainSettings(out=str(tmp_path), seed=1, steps=3, batch=6, eval_every=3, val_lines=8, minutes=5)
     result = train(settings, progress=lambda _line: None)
     assert result.steps_done == 3
@@ -51,6 +61,7 @@ def test_training_is_deterministic_for_a_seed(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     from gatewatch.vision.plates.train import TrainSettings, train
 
+    _fonts_or_skip()
     weights = []
     for run in ("a", "b"):
         settings = TrainSettings(out=str(tmp_path / run), seed=4, steps=2, batch=4, eval_every=2, val_lines=4, minutes=5)
