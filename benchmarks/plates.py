@@ -23,6 +23,8 @@ Usage::
     python benchmarks/plates.py --limit 0 --out benchmarks/results/plates.md   # every reader, all plates
     python benchmarks/plates.py --limit 0 --split test --sets vn cn --readers rapidocr auto fastplate fused \
         --out benchmarks/results/plates_fusion.md         # the VN second opinion, held-out half
+    python benchmarks/plates.py --limit 0 --split test --sets vn cn --readers auto fastplate fused own \
+        --out benchmarks/results/plates_own.md             # gatewatch's own recogniser beside them
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from gatewatch.models.onnx import OnnxModel
 from gatewatch.vision.plates import PlateDetector, build_reader, normalise, plate_model_path
 from gatewatch.vision.plates.config import FastPlateReaderConfig, FusedReaderConfig
 from gatewatch.vision.plates.formats import clean
+from gatewatch.vision.plates.own import OwnReaderConfig
 from gatewatch.vision.plates.readers import (
     AutoReaderConfig,
     EasyOcrReaderConfig,
@@ -132,15 +135,24 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def run_set(reader, samples: list[Sample], detector: PlateDetector | None) -> dict[str, float]:
-    """Read every sample; returns exact (formatted and raw) %, char accuracy %, timings."""
+def shrink(image: np.ndarray, height: int) -> np.ndarray:
+    """``image`` scaled down to ``height`` pixels high (aspect kept): a plate seen from afar."""
+    if height <= 0 or image.shape[0] <= height:
+        return image
+    width = max(8, round(image.shape[1] * height / image.shape[0]))
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def run_set(reader, samples: list[Sample], detector: PlateDetector | None, shrink_to: int = 0) -> dict[str, float]:
+    """Read every sample (crops shrunk to ``shrink_to`` px high when > 0); returns exact (formatted and raw) %,
+    char accuracy %, timings."""
     exact = exact_raw = exact_fit = fits = province_given = 0
     char_ok = 0.0
     read_s = det_s = read_cpu_s = 0.0
     det_hits = 0
     for sample in samples:
         image = cv2.imread(str(sample.image))
-        crop = image
+        crop = shrink(image, shrink_to) if detector is None else image
         if detector is not None and sample.box is not None:
             start = time.perf_counter()
             box = detector.best(image)
@@ -190,6 +202,7 @@ READER_CONFIGS = {
     "easyocr": lambda: EasyOcrReaderConfig(threads=1),
     "fastplate": lambda: FastPlateReaderConfig(threads=1),
     "fused": lambda: FusedReaderConfig(threads=1),
+    "own": lambda: OwnReaderConfig(threads=1),
 }
 
 NOTES = {
@@ -209,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="VN plates: half by plate text, audited wrong labels left out (dev/test), or all as given")
     parser.add_argument("--sets", nargs="+", default=None,
                         help="only sets whose name starts with one of these (vn, cn, openalpr)")
+    parser.add_argument("--shrink-to", type=int, default=0, metavar="PX",
+                        help="scale each crop down to this many pixels high first (far plates; 0 = as stored)")
     parser.add_argument("--out", type=Path, default=None, help="write the markdown table here")
     args = parser.parse_args(argv)
 
@@ -229,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     for reader_name in args.readers:
         reader = build_reader(READER_CONFIGS[reader_name]())
         for set_name, samples in sets.items():
-            r = run_set(reader, samples, detector if set_name.startswith("openalpr") else None)
+            r = run_set(reader, samples, detector if set_name.startswith("openalpr") else None, args.shrink_to)
             det = f"{r['det_ms']:.1f} | {r['det_recall']:.1f}" if set_name.startswith("openalpr") else "– | –"
             exact = "–" if set_name.startswith("openalpr") else f"{r['exact']:.1f}"
             exact_fit = "–" if set_name.startswith("openalpr") else f"{r['exact_fit']:.1f} ({r['n_fit']})"
@@ -241,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
             print(row, flush=True)
     command = "python benchmarks/plates.py " + " ".join(argv if argv is not None else sys.argv[1:])
     sample = f"seeded random sample of {args.limit} per set (seed {args.seed})" if args.limit > 0 else "all plates"
+    if args.shrink_to > 0:
+        sample += f"; every crop scaled down to {args.shrink_to} px high first (aspect kept), as a far plate"
     if args.split != "all":
         sample += (f"; Vietnamese sets: the {args.split} half by plate text, labels the audit marks wrong left out")
     text = "\n".join([
@@ -268,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
         "that do not look Chinese (`vision/plates/fusion.py`); Chinese-looking crops are read exactly as `auto` reads "
         "them. Its weights were chosen on `--split dev` (VN plates whose hashed label falls in the dev half); "
         "`--split test` is the other half, never used to choose anything.", "",
+        "`own` = gatewatch's own line recogniser (`vision/plates/weights/MODEL_CARD.md`): a small CTC model trained here "
+        "(`gatewatch plates train`) on synthetic VN/CN plates and the dev half of the VN crops only (no held-out VN plate, "
+        "no Chinese crop); lines split as for PP-OCR.", "",
         "plates/s (CPU time) divides by the CPU time this process spent in the reader (one thread per model), "
         "which other jobs on a shared machine slow less than the wall clock.", "",
         "`auto` and `rapidocr` run the INT8 recogniser (default `precision: int8`, calibrated on synthetic plate lines, not on these sets); `auto-fp32` and `rapidocr-fp32` are the same readers in fp32, measured in the same run.", "",

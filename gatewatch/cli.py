@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "gatewatch.api.cli",  # serve, users, keys
     "gatewatch.sinks.cli",  # outbox status
     "gatewatch.vision.flags.cli",  # flags dataset / train
+    "gatewatch.vision.plates.cli",  # plates train
 )
 
 

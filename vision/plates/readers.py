@@ -293,7 +293,7 @@ READERS: dict[str, type[Any]] = {
     "easyocr": EasyOcrReader,
 }
 # readers in other modules, which add themselves to READERS when imported (they build on the ones above)
-LATER_READERS = {"fastplate": "fastplate", "fused": "fastplate"}
+LATER_READERS = {"fastplate": "fastplate", "fused": "fastplate", "own": "own"}
 
 
 def build_reader(config: ReaderConfig) -> PlateReader:

@@ -1,0 +1,85 @@
+"""Synthetic plates for training gatewatch's own recogniser: layouts, labels, sizes, the dev/test split."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from gatewatch.vision.plates.formats import clean, normalise
+from gatewatch.vision.plates.own import OWN_CHARSET, plate_lines
+from gatewatch.vision.plates.synth import LAYOUTS, augment, render_plate
+from gatewatch.vision.plates.train import plate_split
+
+try:  # the generator draws with system fonts (Debian: fonts-dejavu-core or fonts-liberation, fonts-wqy-microhei)
+    from gatewatch.vision.plates.synth import CJK_FONTS, LATIN_FONTS, font_path
+
+    font_path(LATIN_FONTS), font_path(CJK_FONTS)
+except FileNotFoundError as exc:  # pragma: no cover - depends on the machine
+    pytest.skip(f"plate fonts missing: {exc}", allow_module_level=True)
+
+# kind -> (lines, country the joined label must fit)
+EXPECTED = {
+    "vn_car": (1, "VN"), "vn_square": (2, "VN"), "vn_moto": (2, "VN"), "cn_blue": (1, "CN"), "cn_yellow": (1, "CN"),
+    "cn_green": (1, "CN"), "cn_yellow2": (2, "CN"), "cn_police": (1, "CN"),
+}
+
+
+def test_layout_table_covers_every_kind() -> None:
+    assert set(LAYOUTS) == set(EXPECTED)
+    for kind, (width, height, boxes) in LAYOUTS.items():
+        assert len(boxes) == EXPECTED[kind][0], kind
+        for x0, y0, x1, y1 in boxes:
+            assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height, kind
+
+
+@pytest.mark.parametrize("kind", sorted(EXPECTED))
+def test_rendered_plates_have_their_layout_and_a_label_that_fits_the_format(kind: str) -> None:
+    rng = random.Random(3)
+    for _ in range(12):
+        plate = render_plate(rng, kind)
+        width, height, _ = LAYOUTS[kind]
+        assert plate.image.shape == (height, width, 3) and plate.image.dtype == np.uint8
+        assert len(plate.lines) == len(plate.printed) == EXPECTED[kind][0]
+        assert plate.lines == tuple(clean(p.replace("Đ", "D")) for p in plate.printed)
+        assert all(c in OWN_CHARSET for line in plate.lines for c in line)
+        fitted = normalise(list(plate.lines), max_substitutions=0)
+        assert fitted is not None and fitted.country == EXPECTED[kind][1], plate.printed
+        assert fitted.text == "".join(plate.lines)
+
+
+def test_vn_motorbike_plates_are_printed_as_on_the_road() -> None:
+    rng = random.Random(5)
+    printed = [render_plate(rng, "vn_moto").printed for _ in range(40)]
+    for top, bottom in printed:
+        assert top[2] == "-" and top[:2].isdigit(), top  # 59-L2
+        assert bottom.replace(".", "").isdigit() and len(bottom.replace(".", "")) in (4, 5), bottom
+
+
+def test_augmented_plates_reach_gate_camera_sizes_and_split_like_the_reader_splits_them() -> None:
+    rng = random.Random(7)
+    heights = []
+    agree = 0
+    for _ in range(60):
+        plate = render_plate(rng, "vn_moto")
+        image = augment(plate.image, rng, plate.kind, small=0.5)
+        assert image.ndim == 3 and image.dtype == np.uint8
+        heights.append(image.shape[0])
+        agree += len(plate_lines(image)) == 2
+    assert min(heights) <= 40  # far motorbike plates: a few tens of pixels high
+    assert max(heights) >= 60
+    assert agree >= 50  # the reader's line split cuts nearly all of them in two
+
+
+def test_rendering_is_deterministic_for_a_seed() -> None:
+    a = augment(render_plate(random.Random(11)).image, random.Random(12))
+    b = augment(render_plate(random.Random(11)).image, random.Random(12))
+    assert np.array_equal(a, b)
+
+
+def test_training_split_is_the_benchmarks_split() -> None:
+    from benchmarks.plates import plate_split as benchmark_split
+
+    for text in ("59L214999", "51F06532", "30E27010", "54T15417", "29MD105200", "72S14860"):
+        assert plate_split(text) == benchmark_split(text)
