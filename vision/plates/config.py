@@ -113,9 +113,21 @@ class FusedReaderConfig(AutoReaderConfig):
     fastplate_inset: FrameInset = 0.0
 
 
+OWN_FRAME_INSET = 0.04
+
+
+class OwnReaderConfig(_ReaderConfigBase):
+    """gatewatch's own CTC line recogniser (VN and CN plates), trained with ``gatewatch plates train``."""
+
+    type: Literal["own"] = "own"
+    model_path: Path | None = Field(None, description="Recogniser .onnx; default: the one committed beside own.py.")
+    frame_inset: FrameInset = OWN_FRAME_INSET
+    providers: str = Field("cpu", description="ONNX Runtime providers: auto, cpu, cuda, openvino, tensorrt.")
+
+
 ReaderConfig = Annotated[
     AutoReaderConfig | RapidOcrReaderConfig | LprnetReaderConfig | EasyOcrReaderConfig | FastPlateReaderConfig
-    | FusedReaderConfig,
+    | FusedReaderConfig | OwnReaderConfig,
     Field(discriminator="type"),
 ]
 
@@ -129,7 +141,7 @@ class PlatesConfig(Strict):
         description="Seconds of stream time a crossing waits for its vehicle's plate to settle before it is sent "
         "(sent earlier when the track ends).",
     )
-    reader: Annotated[ReaderConfig, Field(description="Plate reader: type auto (default), rapidocr, lprnet, easyocr, fastplate or fused.")] = Field(
+    reader: Annotated[ReaderConfig, Field(description="Plate reader: type auto (default), rapidocr, lprnet, easyocr, fastplate, fused or own.")] = Field(
         default_factory=AutoReaderConfig
     )
     detector_model: str = Field("plate-yolov8n", description="Plate detector ONNX: model name or path.")
@@ -189,6 +201,6 @@ class PlatesConfig(Strict):
 
 __all__ = [
     "AutoReaderConfig", "EasyOcrReaderConfig", "FastPlateReaderConfig", "FrameInset", "FusedReaderConfig",
-    "LprnetReaderConfig", "PlatesConfig",
+    "LprnetReaderConfig", "OWN_FRAME_INSET", "OwnReaderConfig", "PlatesConfig",
     "RapidOcrReaderConfig", "ReaderConfig",
 ]

@@ -20,15 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
 import cv2
 import numpy as np
-from pydantic import Field
 
 from gatewatch.errors import ModelError
 from gatewatch.models.onnx import OnnxModel
-from gatewatch.vision.plates.config import FrameInset, _ReaderConfigBase
+from gatewatch.vision.plates.config import OWN_FRAME_INSET, OwnReaderConfig
 from gatewatch.vision.plates.formats import CN_PROVINCES, CN_SUFFIXES, DIGITS, LETTERS
 from gatewatch.vision.plates.lines import inset, split_lines
 from gatewatch.vision.plates.readers import READERS, PlateReading, _reading, _usable
@@ -37,16 +35,6 @@ OWN_CHARSET = DIGITS + LETTERS + CN_PROVINCES + CN_SUFFIXES  # class i + 1; clas
 OWN_INPUT = (128, 32)  # width, height of one line
 OWN_STEPS = OWN_INPUT[0] // 4  # CTC time steps
 OWN_ONNX = Path(__file__).resolve().parent / "weights" / "gatewatch_plate_crnn.onnx"
-OWN_FRAME_INSET = 0.04
-
-
-class OwnReaderConfig(_ReaderConfigBase):
-    """gatewatch's own CTC line recogniser (VN and CN plates), trained with ``gatewatch plates train``."""
-
-    type: Literal["own"] = "own"
-    model_path: Path | None = Field(None, description="Recogniser .onnx; default: the one committed beside own.py.")
-    frame_inset: FrameInset = OWN_FRAME_INSET
-    providers: str = Field("cpu", description="ONNX Runtime providers: auto, cpu, cuda, openvino, tensorrt.")
 
 
 def preprocess_lines(lines: Sequence[np.ndarray]) -> np.ndarray:

@@ -100,3 +100,13 @@ def test_committed_model_reads_real_crops(committed, plates_dir: Path, rel: str,
     assert reading is not None and reading.lines == lines
     fitted = normalise(reading.lines)
     assert fitted is not None and fitted.text == text
+
+
+def test_own_reader_from_a_camera_config() -> None:
+    """``plates.reader: {type: own}`` validates (no OpenCV needed to check it) and builds the own reader."""
+    from gatewatch.vision.plates.config import PlatesConfig
+    from gatewatch.vision.plates.own import OwnReader
+
+    config = PlatesConfig.model_validate({"reader": {"type": "own", "min_confidence": 0.4}})
+    reader = build_reader(config.reader)
+    assert isinstance(reader, OwnReader) and reader.config.min_confidence == 0.4
