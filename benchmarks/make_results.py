@@ -12,6 +12,7 @@ HERE = Path(__file__).resolve().parent
 PARTS = [  # file, section title
     ("counting.md", "Edge pipeline: speed and counts vs Ultralytics (`benchmarks/counting.py`)"),
     ("plates.md", "Plate reading (`benchmarks/plates.py`)"),
+    ("plates_route.md", "Plate reading: country routing and confusion fitting, before / after, held-out half (`benchmarks/plates.py --split test`)"),
     ("plates_fusion.md", "Plate reading: the VN second opinion, held-out half (`benchmarks/plates.py --split test`)"),
     ("plates_fusion_dev.md", "Plate reading: the VN second opinion, dev half (`benchmarks/plates.py --split dev`)"),
     ("plates_own.md", "Plate reading: gatewatch's own recogniser beside the others, held-out half (`benchmarks/plates.py --split test`)"),
@@ -22,6 +23,7 @@ PARTS = [  # file, section title
     ("export.md", "Gate API export memory (`benchmarks/export_memory.py`)"),
     ("faults.md", "Fault matrix (`tests/sinks/test_fault_matrix.py`)"),
     ("soak.md", "Soak: memory and delivery over a long run (`benchmarks/soak.py`)"),
+    ("outbox_memory.md", "Outbox memory at full speed (`benchmarks/outbox_memory.py`)"),
 ]
 INTRO = """# Benchmark results
 
