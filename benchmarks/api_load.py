@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -241,26 +242,37 @@ def query_plates(url: str, token: str, repeats: int, fuzzy: bool) -> tuple[list[
     return times, statistics.mean(matched)
 
 
+def scratch_database(backend: str, workdir: Path, pg_user: str, name: str) -> tuple[str, Callable[[], None] | None] | str:
+    """A new empty database for one benchmark run: ``(url, drop)``; a string says why it cannot be had.
+
+    SQLite: a file in ``workdir`` (``drop`` is None). PostgreSQL: a database with a random name on
+    127.0.0.1:5432, dropped by ``drop()``.
+    """
+    if backend == "sqlite":
+        return f"sqlite:///{workdir}/{name}.db", None
+    try:
+        import psycopg
+
+        admin = psycopg.connect(host="127.0.0.1", port=5432, user=pg_user, dbname="postgres",
+                                autocommit=True, connect_timeout=3)
+    except Exception as exc:  # no server: skip with the reason
+        return f"skipped: no PostgreSQL on 127.0.0.1:5432 ({exc})"
+    database = f"gatewatch_{name}_{secrets.token_hex(4)}"
+    admin.execute(f'CREATE DATABASE "{database}"')
+
+    def drop() -> None:
+        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin.close()
+
+    return f"postgresql+psycopg://{pg_user}@127.0.0.1:5432/{database}", drop
+
+
 def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> Result | str:
     """Benchmark one backend; a string explains why it was skipped."""
-    drop = None
-    if backend == "sqlite":
-        url = f"sqlite:///{workdir}/bench.db"
-    else:
-        try:
-            import psycopg
-
-            admin = psycopg.connect(host="127.0.0.1", port=5432, user=args.pg_user, dbname="postgres",
-                                    autocommit=True, connect_timeout=3)
-        except Exception as exc:  # no server: skip with the reason
-            return f"skipped: no PostgreSQL on 127.0.0.1:5432 ({exc})"
-        name = f"gatewatch_bench_{secrets.token_hex(4)}"
-        admin.execute(f'CREATE DATABASE "{name}"')
-        url = f"postgresql+psycopg://{args.pg_user}@127.0.0.1:5432/{name}"
-
-        def drop() -> None:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.close()
+    scratch = scratch_database(backend, workdir, args.pg_user, "bench")
+    if isinstance(scratch, str):
+        return scratch
+    url, drop = scratch
 
     from gatewatch.api.app import create_app
     from gatewatch.api.auth import create_api_key, create_user

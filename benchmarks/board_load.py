@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import secrets
 import statistics
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_load import GATE, YEAR_END, bulk_load, fleet, pct  # noqa: E402  (a sibling script, not a package)
+from api_load import GATE, YEAR_END, bulk_load, fleet, pct, scratch_database  # noqa: E402  (a sibling script, not a package)
 
 
 def timed(call: Callable[[], object], repeats: int) -> list[float]:
@@ -48,24 +47,10 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> dict[s
     from gatewatch.api.auth import create_token, create_user
     from gatewatch.api.settings import Settings
 
-    drop: Callable[[], None] | None = None
-    if backend == "sqlite":
-        url = f"sqlite:///{workdir}/board.db"
-    else:
-        try:
-            import psycopg
-
-            admin = psycopg.connect(host="127.0.0.1", port=5432, user=args.pg_user, dbname="postgres",
-                                    autocommit=True, connect_timeout=3)
-        except Exception as exc:  # no server: skip with the reason
-            return f"skipped: no PostgreSQL on 127.0.0.1:5432 ({exc})"
-        name = f"gatewatch_board_{secrets.token_hex(4)}"
-        admin.execute(f'CREATE DATABASE "{name}"')
-        url = f"postgresql+psycopg://{args.pg_user}@127.0.0.1:5432/{name}"
-
-        def drop() -> None:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.close()
+    scratch = scratch_database(backend, workdir, args.pg_user, "board")
+    if isinstance(scratch, str):
+        return scratch
+    url, drop = scratch
 
     try:
         app = create_app(Settings(database_url=url, evidence_dir=workdir / "evidence", jwt_secret="b" * 40))
