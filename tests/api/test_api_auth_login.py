@@ -3,13 +3,9 @@ and bcrypt on its own small executor so a login storm does not hold up ingest.""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +19,7 @@ from sqlalchemy import delete, update
 from gatewatch.api.app import create_app
 from gatewatch.api.auth import create_user
 from gatewatch.api.models import LoginFailure, utcnow
-from tests.api.helpers import Env, crossing
+from tests.api.helpers import Env, crossing, serve_live
 
 WINDOW_S = 600
 PER_USER, PER_ADDRESS = 3, 5
@@ -176,28 +172,6 @@ def test_unknown_and_disabled_users_cost_one_bcrypt_verify_like_known_ones(
     assert bcrypt_checks == [b"$2b$12$"]  # one verify at the cost real hashes have
 
 
-@contextmanager
-def live(app: FastAPI) -> Iterator[str]:
-    """``app`` behind a real uvicorn on 127.0.0.1 (in a thread)."""
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
 STORM = 32
 
 
@@ -208,7 +182,7 @@ def test_login_storm_does_not_hold_up_ingest(client: TestClient, env: Env) -> No
         "login_max_failures_per_address": 1000}))
     name = fresh_user(app)
     try:
-        with live(app) as url, ThreadPoolExecutor(STORM) as pool:
+        with serve_live(app) as url, ThreadPoolExecutor(STORM) as pool:
             def wrong_login(i: int) -> int:
                 return httpx.post(f"{url}/api/v1/auth/token", timeout=300,
                                   data={"username": name, "password": f"wrong-{i}"}).status_code

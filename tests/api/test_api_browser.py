@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,33 +13,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.helpers import T0, Env, crossing, flag_event, post_events
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+from tests.api.helpers import CHROMIUM, CHROMIUM_ARGS, T0, Env, crossing, flag_event, post_events, serve_live
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install chromium)")
 
 
 @pytest.fixture
 def live_url(env: Env) -> Iterator[str]:
-    """The env's app behind a real uvicorn server on 127.0.0.1 (in a thread)."""
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(env.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    """The env's app behind a real uvicorn server on 127.0.0.1."""
+    with serve_live(env.app) as url:
+        yield url
 
 
 def test_operator_confirms_a_flag_in_chromium(client: TestClient, env: Env, live_url: str, frame_jpeg: bytes) -> None:
@@ -56,7 +36,7 @@ def test_operator_confirms_a_flag_in_chromium(client: TestClient, env: Env, live
     assert put.status_code == 201
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             page.goto(f"{live_url}/ui/")
@@ -98,7 +78,7 @@ def test_sign_out_ends_the_token_on_the_server(client: TestClient, env: Env, liv
                        json={"username": name, "password": "signout-password", "role": "operator"})
     assert made.status_code == 201, made.text
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             page.goto(f"{live_url}/ui/")
@@ -126,7 +106,7 @@ def test_hour_labels_follow_the_gate_zone_and_csv_downloads_in_a_utc_browser(
     late = T0 + timedelta(hours=14)  # 15:00 UTC = 22:00 in Asia/Ho_Chi_Minh, the gate's zone
     assert post_events(client, env.key, [crossing(frame_time=late, plate="29C-123.45")]).status_code == 200
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(timezone_id="UTC", accept_downloads=True)
             page = context.new_page()

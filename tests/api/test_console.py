@@ -6,9 +6,6 @@ same page on both backends; the API tests cover PostgreSQL). Screenshots go to t
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -18,11 +15,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.helpers import T0, Env, crossing, flag_event, post_events
+from tests.api.helpers import CHROMIUM, CHROMIUM_ARGS, T0, Env, crossing, flag_event, post_events, serve_live
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 VIEWS = ("queue", "counts", "export")
 LANGS = ("en", "vi", "zh")
@@ -73,22 +67,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def live_url(env: Env) -> Iterator[str]:
-    """The env's app behind a real uvicorn server on 127.0.0.1 (in a thread), for the whole module."""
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(env.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    """The env's app behind a real uvicorn server on 127.0.0.1."""
+    with serve_live(env.app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +78,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
