@@ -20,10 +20,7 @@ import csv
 import io
 import json
 import re
-import socket
 import sqlite3
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,12 +32,10 @@ import pytest
 import yaml
 
 from gatewatch.vision.pipeline import RunSummary
+from tests.api.helpers import CHROMIUM, CHROMIUM_ARGS, serve_live
 
 ROOT = Path(__file__).resolve().parents[2]
 VIDEOS = ROOT.parent / "shared" / "assets" / "videos"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 LANGS = ("en", "vi", "zh")
 GATE = "demo-gate"
@@ -116,8 +111,6 @@ def start_time_today(tz: Any) -> datetime:
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealRun]:
     """The gate API on 127.0.0.1 fed by real runs of the shared clips through the outbox (see the module doc)."""
-    import uvicorn
-
     from gatewatch.api.app import create_app
     from gatewatch.api.auth import create_token, create_user, new_api_key
     from gatewatch.api.settings import Settings
@@ -145,19 +138,9 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealRun]:
         key = new_api_key(session, GATE, "*").key
         session.commit()
         token = create_token(app.state.jwt_secret, operator, timedelta(hours=2))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
     start = start_time_today(settings.tz)
-    run = RealRun(url=url, operator=token, day=start.date())
-    try:
+    with serve_live(app) as url:
+        run = RealRun(url=url, operator=token, day=start.date())
         for name, frames, plates in CLIPS:
             raw = configs[name]
             raw["source"]["start_time"] = start.isoformat()
@@ -180,9 +163,6 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealRun]:
         assert images <= evidence, f"evidence not delivered: {sorted(images - evidence)[:5]}"
         assert run.crossings and run.flag_ids, "the pieces of the clips held no crossing or no held vehicle"
         yield run
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +171,7 @@ def browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
     with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
