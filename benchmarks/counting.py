@@ -11,7 +11,7 @@ Run::
 
     python benchmarks/counting.py                      # all configurations, writes results/counting.md
     python benchmarks/counting.py --only gatewatch-int8 --samples highway_720p --agnostic-nms off
-    python benchmarks/counting.py --only gatewatch-int8 --agnostic-nms on --schedule both --roi both
+    python benchmarks/counting.py --only gatewatch-int8 --agnostic-nms on --schedule both --roi both [--alone]
 
 ``--schedule`` runs gatewatch with ``detect.schedule.mode`` ``every_frame``, ``motion`` or both, and
 ``--roi`` with ``detect.roi`` ``full``, ``auto`` or both (every combination of the two); the
@@ -225,6 +225,9 @@ def main() -> int:
                         help="gatewatch's detect.schedule.mode: every_frame, motion (motion-gated), or both")
     parser.add_argument("--roi", choices=[*ROIS, "both"], default="full",
                         help="gatewatch's detect.roi: full frame, auto (lanes and zones, padded), or both")
+    parser.add_argument("--alone", action="store_true",
+                        help="with --schedule both / --roi both: each change on its own beside the baseline, "
+                        "not their combination")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "counting.md"))
     parser.add_argument("--child", nargs=5, metavar=("CONFIG", "SAMPLE", "NMS", "SCHEDULE", "ROI"),
                         help=argparse.SUPPRESS)
@@ -240,7 +243,8 @@ def main() -> int:
     settings = ["on", "off"] if args.agnostic_nms == "both" else [args.agnostic_nms]
     schedules = list(SCHEDULES) if args.schedule == "both" else [args.schedule]
     rois = list(ROIS) if args.roi == "both" else [args.roi]
-    variants = [(n, sc, ro) for n in settings for sc in schedules for ro in rois]
+    variants = [(n, sc, ro) for n in settings for sc in schedules for ro in rois
+                if not (args.alone and sc != SCHEDULES[0] and ro != ROIS[0])]
     load_start = os.getloadavg()[0]
     rows, fps = [], {}
     for sample in args.samples:
