@@ -11,6 +11,11 @@ Run::
 
     python benchmarks/counting.py                      # all configurations, writes results/counting.md
     python benchmarks/counting.py --only gatewatch-int8 --samples highway_720p --agnostic-nms off
+    python benchmarks/counting.py --only gatewatch-int8 --agnostic-nms on --schedule both --roi both [--alone]
+
+``--schedule`` runs gatewatch with ``detect.schedule.mode`` ``every_frame``, ``motion`` or both, and
+``--roi`` with ``detect.roi`` ``full``, ``auto`` or both (every combination of the two); the
+``detected`` column is the frames the detector ran on.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ CONFIGS = {
 }
 MODELS = {"fp32": "yolov8n-fp32", "int8": "yolov8n-int8"}  # config suffix -> registry name
 NMS = {"on": "agnostic NMS + class vote", "off": "class-aware NMS, class per frame (before #12)"}
+SCHEDULES = ("every_frame", "motion")
+ROIS = ("full", "auto")
 
 
 NOTES = """Notes:
@@ -78,7 +85,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_gatewatch(sample: str, model: str, agnostic: bool) -> dict:
+def run_gatewatch(sample: str, model: str, agnostic: bool, schedule: str = "every_frame", roi: str = "full") -> dict:
     from gatewatch.config import load_config
     from gatewatch.events import CrossingEvent
     from gatewatch.sinks import MemorySink
@@ -89,7 +96,9 @@ def run_gatewatch(sample: str, model: str, agnostic: bool) -> dict:
     config = load_config(ROOT / "samples" / f"{sample}.yaml")
     config = config.model_copy(update={
         "model": config.model.model_copy(update={"name": model}),
-        "detect": config.detect.model_copy(update={"agnostic_nms": agnostic}),
+        "detect": config.detect.model_copy(update={
+            "agnostic_nms": agnostic, "roi": roi,
+            "schedule": config.detect.schedule.model_copy(update={"mode": schedule})}),
         "tracker": config.tracker.model_copy(update={"class_vote": agnostic}),
     })
     detector = build_detector(config)  # model load and warm-up: outside the timing
@@ -106,7 +115,7 @@ def run_gatewatch(sample: str, model: str, agnostic: bool) -> dict:
             classes[event.vehicle_class] = classes.get(event.vehicle_class, 0) + 1
     return {
         "frames": summary.frames, "seconds": summary.seconds, "latencies_ms": latencies,
-        "counts": counts, "classes": classes, "model": detector.model.path.name,
+        "counts": counts, "classes": classes, "model": detector.model.path.name, "detected": summary.detected_frames,
     }
 
 
@@ -153,7 +162,7 @@ def run_ultralytics(sample: str, model_name: str) -> dict:
     for counter in counters:
         for name, inout in counter.classwise_count.items():
             per_class[name] = per_class.get(name, 0) + inout["IN"] + inout["OUT"]
-    return {"frames": frames, "seconds": seconds, "latencies_ms": latencies, "counts": counts,
+    return {"frames": frames, "detected": frames, "seconds": seconds, "latencies_ms": latencies, "counts": counts,
             "classes": {k: v for k, v in per_class.items() if v}, "model": Path(model).name}
 
 
@@ -165,12 +174,12 @@ def _shared_tracks(primary, counter):
     return extract_tracks
 
 
-def child(config: str, sample: str, nms: str) -> None:
+def child(config: str, sample: str, nms: str, schedule: str, roi: str) -> None:
     model = MODELS[config.rsplit("-", 1)[1]]
     if config.startswith("ultralytics"):
         result = run_ultralytics(sample, model)
     else:
-        result = run_gatewatch(sample, model, agnostic=nms == "on")
+        result = run_gatewatch(sample, model, agnostic=nms == "on", schedule=schedule, roi=roi)
     lat = np.array(result.pop("latencies_ms"))
     result.update(
         fps=result["frames"] / result["seconds"], p50=float(np.percentile(lat, 50)), p95=float(np.percentile(lat, 95)),
@@ -212,8 +221,16 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--agnostic-nms", choices=["on", "off", "both"], default="both",
                         help="gatewatch with class-agnostic NMS + class vote (on), as before #12 (off), or both")
+    parser.add_argument("--schedule", choices=[*SCHEDULES, "both"], default="every_frame",
+                        help="gatewatch's detect.schedule.mode: every_frame, motion (motion-gated), or both")
+    parser.add_argument("--roi", choices=[*ROIS, "both"], default="full",
+                        help="gatewatch's detect.roi: full frame, auto (lanes and zones, padded), or both")
+    parser.add_argument("--alone", action="store_true",
+                        help="with --schedule both / --roi both: each change on its own beside the baseline, "
+                        "not their combination")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "counting.md"))
-    parser.add_argument("--child", nargs=3, metavar=("CONFIG", "SAMPLE", "NMS"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=5, metavar=("CONFIG", "SAMPLE", "NMS", "SCHEDULE", "ROI"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
@@ -224,21 +241,26 @@ def main() -> int:
 
         resolve_model("yolov8n-int8")
     settings = ["on", "off"] if args.agnostic_nms == "both" else [args.agnostic_nms]
+    schedules = list(SCHEDULES) if args.schedule == "both" else [args.schedule]
+    rois = list(ROIS) if args.roi == "both" else [args.roi]
+    variants = [(n, sc, ro) for n in settings for sc in schedules for ro in rois
+                if not (args.alone and sc != SCHEDULES[0] and ro != ROIS[0])]
     load_start = os.getloadavg()[0]
     rows, fps = [], {}
     for sample in args.samples:
         expected, expected_classes = truth(sample), truth_classes(sample)
         for config in args.only:
-            for nms in settings if config.startswith("gatewatch") else ["-"]:
-                print(f"running {config} (NMS {nms}) on {sample} ...", file=sys.stderr, flush=True)
-                proc = subprocess.run([sys.executable, __file__, "--child", config, sample, nms],
+            for nms, schedule, roi in variants if config.startswith("gatewatch") else [("-", "-", "-")]:
+                print(f"running {config} (NMS {nms}, schedule {schedule}, ROI {roi}) on {sample} ...",
+                      file=sys.stderr, flush=True)
+                proc = subprocess.run([sys.executable, __file__, "--child", config, sample, nms, schedule, roi],
                                       capture_output=True, text=True)
                 line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
                 if proc.returncode or line is None:
                     print(proc.stderr[-3000:], file=sys.stderr)
                     raise SystemExit(f"{config} on {sample} failed")
                 r = json.loads(line[7:])
-                fps[(sample, config, nms)] = r["fps"]
+                fps[(sample, config, (nms, schedule, roi))] = r["fps"]
                 cells, error, total = [], 0, 0
                 for lane, dirs in expected.items():
                     for direction, n in dirs.items():
@@ -247,24 +269,31 @@ def main() -> int:
                         total += n
                         if n or got:
                             cells.append(f"{lane} {direction} {got}/{n}")
-                rows.append([sample, config, nms, str(r["frames"]), f"{r['fps']:.1f}", f"{r['p50']:.1f}",
+                rows.append([sample, config, nms, schedule, roi, str(r["frames"]), str(r["detected"]),
+                             f"{r['fps']:.1f}", f"{r['p50']:.1f}",
                              f"{r['p95']:.1f}", f"{r['peak_rss_mb']:.0f}", "; ".join(cells), f"{error}/{total}",
                              class_cell(r["classes"], expected_classes)])
     load_end = os.getloadavg()[0]
-    header = ["video", "configuration", "NMS", "frames", "FPS", "p50 ms", "p95 ms", "peak RSS MB",
+    header = ["video", "configuration", "NMS", "schedule", "ROI", "frames", "detected", "FPS", "p50 ms", "p95 ms",
+              "peak RSS MB",
               "counted/true per lane and direction", "abs error/true", "counted/true per class"]
     table = markdown(header, rows)
     ratios = []
     for sample in args.samples:
         for suffix in MODELS:
-            ours, theirs = fps.get((sample, f"gatewatch-{suffix}", settings[0])), fps.get(
-                (sample, f"ultralytics-{suffix}", "-"))
+            ours, theirs = fps.get((sample, f"gatewatch-{suffix}", variants[0])), fps.get(
+                (sample, f"ultralytics-{suffix}", ("-", "-", "-")))
             if ours and theirs:
                 ratios.append([sample, suffix, f"{ours:.1f}", f"{theirs:.1f}", f"{ours / theirs:.2f}x"])
-    ratio_table = markdown(["video", "model (same file both sides)", f"gatewatch FPS (NMS {settings[0]})",
+    ratio_table = markdown(["video", "model (same file both sides)",
+                            f"gatewatch FPS (NMS {variants[0][0]}, {variants[0][1]}, ROI {variants[0][2]})",
                             "ObjectCounter FPS", "same-model ratio"], ratios) if ratios else []
     legend = "\n".join(f"- `{k}`: {v}" for k, v in CONFIGS.items() if k in args.only)
     legend += "\n" + "\n".join(f"- NMS `{k}`: {v}" for k, v in NMS.items() if k in settings)
+    legend += ("\n- schedule: `detect.schedule.mode` (`every_frame`: the detector on every frame; `motion`: only when "
+               "motion, a gate line, a new or settling track or the interval asks, tracks coasting in between); "
+               "ROI: `detect.roi` (`full` frame, or `auto`: the lines' and zones' rectangle, padded); `detected`: "
+               "frames the detector ran on")
     text = (
         f"## Counting: gatewatch vs Ultralytics ObjectCounter, same model\n\n"
         f"Command: `python benchmarks/counting.py {' '.join(sys.argv[1:])}`".rstrip() + f"\n"

@@ -11,6 +11,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PARTS = [  # file, section title
     ("counting.md", "Edge pipeline: speed and counts vs Ultralytics (`benchmarks/counting.py`)"),
+    ("scheduling.md", "What each change bought: detection scheduling and ROI (`benchmarks/counting.py --schedule --roi`)"),
     ("plates.md", "Plate reading (`benchmarks/plates.py`)"),
     ("plates_route.md", "Plate reading: country routing and confusion fitting, before / after, held-out half (`benchmarks/plates.py --split test`)"),
     ("plates_fusion.md", "Plate reading: the VN second opinion, held-out half (`benchmarks/plates.py --split test`)"),

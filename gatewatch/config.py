@@ -79,8 +79,43 @@ class ModelConfig(Strict):
     )
 
 
+class ScheduleConfig(Strict):
+    """When the detector runs (``detect.schedule``); tracks coast on their motion model in between.
+
+    ``every_frame`` runs it on every frame. ``motion`` runs it only when it can change the answer:
+    motion in the gate region that no track explains (a new vehicle), a track near a gate line (a
+    crossing frame is never skipped), a track not yet confirmed, the first frame, or
+    ``max_interval_frames`` since the last detection (stationary queues are refreshed).
+    """
+
+    mode: Literal["every_frame", "motion"] = Field(
+        "every_frame", description="'every_frame', or 'motion': detect only when motion, a gate line or time asks for it."
+    )
+    max_interval_frames: int = Field(
+        5, ge=1, le=50, description="The detector runs at least every this many frames (1: every frame), kept under "
+        "the tracker's lost-track time; in between, tracks coast."
+    )
+    line_margin_px: float = Field(
+        32.0, ge=0, le=1000, description="A track whose box comes this close to a gate line (plus its speed over the "
+        "next frames) is detected on every frame."
+    )
+    motion_width: int = Field(160, ge=32, le=640, description="Width in pixels of the grey image motion is found on.")
+    motion_threshold: int = Field(
+        25, ge=1, le=255, description="Grey-level change from the running background that counts as motion."
+    )
+    min_motion_px: int = Field(
+        6, ge=1, le=10_000, description="Changed pixels (at motion_width) a motion blob needs to count."
+    )
+    background_alpha: float = Field(
+        0.1, gt=0, le=1, description="How fast the running background follows the frame (0-1; larger: faster)."
+    )
+
+
+Roi = tuple[int, int, int, int]
+
+
 class DetectConfig(Strict):
-    """Detector thresholds and the classes to keep."""
+    """Detector thresholds, the classes to keep, where (ROI) and when (schedule) it runs."""
 
     confidence: float = Field(0.25, gt=0, lt=1, description="Minimum detection score.")
     iou: float = Field(0.5, gt=0, lt=1, description="NMS IoU threshold.")
@@ -88,6 +123,25 @@ class DetectConfig(Strict):
     agnostic_nms: bool = Field(
         True, description="Overlapping boxes suppress each other whatever their class: one box per vehicle."
     )
+    roi: Literal["full", "auto"] | Roi = Field(
+        "full", description="Part of the frame the detector sees: 'full', 'auto' (the bounding rectangle of the "
+        "lanes' lines and the dwell zones, padded by region_pad_px) or [x0, y0, x1, y1] in frame pixels."
+    )
+    region_pad_px: int = Field(
+        96, ge=0, le=4096, description="Padding around the lines and zones for the 'auto' ROI and the motion region."
+    )
+    schedule: ScheduleConfig = ScheduleConfig()
+
+    @field_validator("roi")
+    @classmethod
+    def _roi_box(cls, roi: str | Roi) -> str | Roi:
+        if isinstance(roi, tuple):
+            x0, y0, x1, y1 = roi
+            if min(roi) < 0:
+                raise ValueError("coordinates must not be negative")
+            if x1 - x0 < 32 or y1 - y0 < 32:
+                raise ValueError("[x0, y0, x1, y1] needs x1 > x0 and y1 > y0, at least 32 pixels each way")
+        return roi
 
 
 class TrackerConfig(Strict):

@@ -14,6 +14,11 @@ returns small values (no names, no files):
   (or until its track is out of view) for its plate;
 - flag stages (held vehicles, hold list, empty trucks) -> ``FlagChange``.
 
+Where and when the detector runs is ``detect.roi`` and ``detect.schedule``
+(``gatewatch.vision.schedule``): with ``roi`` the detector sees the gate region only and its boxes
+are mapped back to the frame; with ``schedule.mode: motion`` frames the scheduler skips are not
+detected and the tracks coast (``VehicleTracker.coast``); the plate stage reads detected frames only.
+
 ``EventBuilder`` (``gatewatch.vision.publish``) makes the events and writes evidence files;
 ``Publisher`` feeds the sink. When the tracker lets a track go, every stage forgets it in the
 same frame, so memory follows what is in view, not the run's length.
@@ -28,9 +33,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
 import supervision as sv
 
-from gatewatch.config import CameraConfig
+from gatewatch.config import CameraConfig, Roi
 from gatewatch.events import CrossingEvent, FlagEvent
 from gatewatch.sinks import EventSink
 from gatewatch.vision.annotate import AnnotatedVideo, GateAnnotator
@@ -39,6 +45,7 @@ from gatewatch.vision.flags.held import HeldStage
 from gatewatch.vision.latency import LatencyHistogram
 from gatewatch.vision.lines import GateLine
 from gatewatch.vision.publish import EventBuilder, Publisher
+from gatewatch.vision.schedule import DetectionScheduler, detection_roi
 from gatewatch.vision.sources import Frame, FrameSource, Prefetcher
 from gatewatch.vision.stages import Crossing, FlagChange, PlateBook, PlateUpdate, Stage
 from gatewatch.vision.tracking import VehicleTracker
@@ -65,6 +72,7 @@ class FrameResult:
     crossings: list[CrossingEvent]
     flags: list[FlagEvent]
     latency_ms: float
+    detected: bool = True  # the detector ran on this frame (else the tracks coasted)
     counted: list[Crossing] = field(default_factory=list)  # tracks counted on this frame (events may wait for a plate)
 
 
@@ -75,6 +83,7 @@ class RunSummary:
     gate: str
     camera: str
     frames: int = 0
+    detected_frames: int = 0  # frames the detector ran on (all of them unless detect.schedule skips some)
     corrupt_frames: int = 0
     dropped_frames: int = 0
     source_frames: int = 0  # frames the source delivered
@@ -131,7 +140,8 @@ class RunSummary:
         if self.ended_early:
             out.append(f"ended early: {self.source_frames} of {self.expected_frames} frames")
         out.append(
-            f"frames {self.frames} (corrupt skipped {self.corrupt_frames}, dropped {self.dropped_frames}) in "
+            f"frames {self.frames} (detected {self.detected_frames}, corrupt skipped {self.corrupt_frames}, "
+            f"dropped {self.dropped_frames}) in "
             f"{self.seconds:.1f} s: {self.fps:.1f} FPS, latency p50 {self.latency(50):.1f} ms, p95 {self.latency(95):.1f} ms"
         )
         return "\n".join(out)
@@ -170,14 +180,45 @@ class GatePipeline:
         self.plate_book = PlateBook() if plates is not None else None
         self.builder = EventBuilder.for_camera(config, self.plate_book, plate_wait_s)
         self.publisher = Publisher(sink)
+        self.roi: Roi | None = None  # the rectangle the detector sees, set from the first frame's size
+        self.scheduler: DetectionScheduler | None = None  # with detect.schedule.mode 'motion'
+        self._size: tuple[int, int] | None = None
+
+    def _setup(self, frame: Frame) -> None:
+        """ROI and scheduler for this frame size (the first frame's)."""
+        height, width = frame.image.shape[:2]
+        self._size = (width, height)
+        self.roi = detection_roi(self.config, self._size)
+        schedule = self.config.detect.schedule
+        if schedule.mode == "motion":
+            self.scheduler = DetectionScheduler(schedule, self.config, self._size, self.tracker.max_coast_frames)
+
+    def detect(self, image: np.ndarray) -> sv.Detections:
+        """The detector on ``image`` (on its ROI only, when set), boxes in frame pixels."""
+        if self.roi is None:
+            return self.detector.predict(image)
+        x0, y0, x1, y1 = self.roi
+        detections = self.detector.predict(image[y0:y1, x0:x1])
+        if len(detections):
+            detections.xyxy = detections.xyxy + np.array([x0, y0, x0, y0], dtype=detections.xyxy.dtype)
+        return detections
 
     def process(self, frame: Frame) -> FrameResult:
-        """Run one frame through detection, tracking and the stages; publish its events."""
+        """Run one frame through detection (or coasting), tracking and the stages; publish its events."""
         start = time.perf_counter()
-        detections = self.detector.predict(frame.image)
-        tracks = self.tracker.update(detections, frame.ts)
+        if self._size is None:
+            self._setup(frame)
+        scheduler = self.scheduler
+        detected = scheduler is None or scheduler.should_detect(frame.image)
+        if detected:
+            tracks = self.tracker.update(self.detect(frame.image), frame.ts)
+        else:
+            tracks = self.tracker.coast(frame.ts)
+        if scheduler is not None:
+            scheduler.observe(tracks, self.tracker.unconfirmed)
         if self.plates is not None and self.plate_book is not None:
-            self.plate_book.apply(self.plates.update(frame, tracks))
+            if detected:  # plates are read on detected boxes, not predicted ones
+                self.plate_book.apply(self.plates.update(frame, tracks))
             self.plate_book.annotate(tracks)
         crossings = [c for line in self.lines for c in line.update(frame, tracks)]
         changes = [c for stage in self.flag_stages for c in stage.update(frame, tracks)]
@@ -187,7 +228,7 @@ class GatePipeline:
         ended_flags = self.builder.flags(self._forget(frame, self.tracker.ended))
         self.publisher.publish([*update_flags, *released, *ended_flags])
         return FrameResult(frame, tracks, released, update_flags + ended_flags, (time.perf_counter() - start) * 1000,
-                           crossings)  # fmt: skip
+                           detected, crossings)  # fmt: skip
 
     def _forget(self, frame: Frame, ended: list[int]) -> list[FlagChange]:
         """Every stage drops the state of tracks that ended; flags they held may end now."""
@@ -233,6 +274,7 @@ class GatePipeline:
                 result = self.process(frame)
                 last = frame
                 summary.frames += 1
+                summary.detected_frames += result.detected
                 summary.latencies.add(result.latency_ms)
                 self._tally(summary, result.crossings, result.flags)
                 if writer:

@@ -32,7 +32,7 @@ def build_detector(config: CameraConfig) -> YoloDetector:
 
 
 def check_lanes(config: CameraConfig, source: FrameSource) -> None:
-    """Every lane's line must lie inside the frame."""
+    """Every lane's line must lie inside the frame, and inside ``detect.roi`` when one is given."""
     width, height = source.size
     for lane in config.lanes:
         for x, y in lane.line:
@@ -40,6 +40,16 @@ def check_lanes(config: CameraConfig, source: FrameSource) -> None:
                 raise ConfigError(
                     f"lanes.{lane.id}.line: point ({x:g}, {y:g}) is outside the {width}x{height} frame of {config.source.uri}"
                 )
+    roi = config.detect.roi
+    if isinstance(roi, tuple):
+        x0, y0, x1, y1 = roi
+        if x1 > width or y1 > height:
+            raise ConfigError(f"detect.roi: {list(roi)} reaches outside the {width}x{height} frame of {config.source.uri}")
+        for lane in config.lanes:
+            outside = [(x, y) for x, y in lane.line if not (x0 <= x <= x1 and y0 <= y <= y1)]
+            if outside:
+                raise ConfigError(f"detect.roi: {list(roi)} leaves out lanes.{lane.id}.line point {outside[0]}: "
+                                  "the detector would not see vehicles crossing it")
 
 
 def check_in_frame(config: CameraConfig, source: FrameSource) -> None:

@@ -9,10 +9,16 @@ stage that keeps per-track state can forget them in the same frame.
 Each track's class is settled by a vote over its life (``tracker.class_vote``, see
 ``gatewatch.vision.class_vote``): the ``class_name`` the stages see is the track's, not the frame's.
 The votes of a track go when the track ends.
+
+On a frame the detector skips (``detect.schedule``), ``coast(ts)`` advances the tracker without
+detections: each track shown on the last frame moves on its Kalman prediction and keeps its id,
+class and confidence (``data["coasted"]`` is true on such rows); a track ends only when it has
+gone undetected for its lost-track time, as on any frame.
 """
 
 from __future__ import annotations
 
+import math
 from typing import cast
 
 import numpy as np
@@ -41,6 +47,8 @@ class VehicleTracker:
         self._live: set[int] = set()  # ids handed out and still held by the tracker
         self.ended: list[int] = []  # ids the last update let go
         self.votes: ClassVote | None = ClassVote() if config.class_vote else None
+        self._shown = _no_detections()  # the last frame's tracks, what a coasted frame moves on
+        self._shown.tracker_id = np.array([], dtype=int)
 
     def _held_ids(self) -> set[int]:
         return {int(t.tracker_id) for t in self._tracker.tracks if int(t.tracker_id) >= 0}
@@ -62,11 +70,49 @@ class VehicleTracker:
         if self.votes is not None:
             self.votes.forget(self.ended)
             tracked = self.votes.settle(tracked)
+        tracked.data["coasted"] = np.zeros(len(tracked), dtype=bool)
+        self._shown = tracked
         return tracked
+
+    def coast(self, ts: float) -> sv.Detections:
+        """A frame without detections: the last frame's tracks, moved on their motion model.
+
+        The tracker predicts and ages its tracks as on a frame where nothing was detected; those
+        still held come back at their predicted boxes, with their ids, classes and last
+        confidence, ``data["coasted"]`` true. Unconfirmed tracks do not survive a coasted frame
+        (the scheduler detects while there are any, see ``unconfirmed``).
+        """
+        self._tracker.update(_no_detections(), timestamp=ts)
+        predicted = {int(t.tracker_id): t.get_state_bbox() for t in self._tracker.tracks if int(t.tracker_id) >= 0}
+        self.ended = sorted(self._live - set(predicted))
+        self._live -= set(self.ended)
+        if self.votes is not None:
+            self.votes.forget(self.ended)
+        shown = self._shown
+        keep = np.array([int(t) in predicted for t in track_ids(shown)], dtype=bool)
+        # a row mask selects rows; supervision types every kind of index's result as one union
+        coasted = cast(sv.Detections, shown[keep]) if len(shown) else shown
+        if len(coasted):
+            coasted.xyxy = np.array([predicted[int(t)] for t in track_ids(coasted)], dtype=np.float32).reshape(-1, 4)
+        coasted.data["coasted"] = np.ones(len(coasted), dtype=bool)
+        self._shown = coasted
+        return coasted
+
+    @property
+    def unconfirmed(self) -> bool:
+        """The tracker holds a track that has not yet been given an id (it needs consecutive detections)."""
+        return any(int(t.tracker_id) < 0 for t in self._tracker.tracks)
+
+    @property
+    def max_coast_frames(self) -> int:
+        """Frames a track may go undetected before the tracker lets it go."""
+        return max(1, math.floor(self._tracker.maximum_time_without_update * self.fps))
 
     def end_all(self) -> list[int]:
         """End of stream: every track still held ends now (their ids, ascending)."""
         ended, self._live, self.ended = sorted(self._live), set(), []
+        self._shown = _no_detections()
+        self._shown.tracker_id = np.array([], dtype=int)
         if self.votes is not None:
             self.votes.clear()
         return ended
@@ -75,3 +121,9 @@ class VehicleTracker:
     def live(self) -> int:
         """Tracks handed out and not yet ended."""
         return len(self._live)
+
+
+def _no_detections() -> sv.Detections:
+    empty = sv.Detections.empty()
+    empty.confidence = np.empty(0, dtype=np.float32)
+    return empty
