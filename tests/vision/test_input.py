@@ -103,7 +103,7 @@ def test_cli_file_cut_short_summary_and_strict_exit(tmp_path):
     assert strict.returncode == 5  # EXIT_INPUT_INCOMPLETE
     for result in (relaxed, strict):
         assert "ended early: 16 of 335 frames" in result.stdout.splitlines()
-        assert "frames 16 (corrupt skipped 1, dropped 0)" in result.stdout
+        assert "frames 16 (detected 16, corrupt skipped 1, dropped 0)" in result.stdout
         assert "cut.mp4 ended early: 16 of 335 frames" in result.stderr
 
 
