@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -186,3 +187,14 @@ def serve_live(app: FastAPI) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=30)
 
+
+RAW_KEY = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")  # an untranslated console key, e.g. "trucks_title"
+# what the user can read in a console view: its text and its aria-label, placeholder, title and alt attributes
+VIEW_TEXTS_JS = """(viewId) => {
+  const root = document.getElementById(viewId), out = [root.innerText];
+  for (const e of root.querySelectorAll("[aria-label], [placeholder], [title], [alt]")) {
+    for (const a of ["aria-label", "placeholder", "title", "alt"]) if (e.getAttribute(a)) out.push(e.getAttribute(a));
+  }
+  for (const e of root.querySelectorAll("svg title, svg text")) out.push(e.textContent);
+  return out.join("\\n");
+}"""

@@ -15,7 +15,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.helpers import CHROMIUM, CHROMIUM_ARGS, T0, Env, crossing, flag_event, post_events, serve_live
+from tests.api.helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    RAW_KEY,
+    T0,
+    Env,
+    crossing,
+    flag_event,
+    post_events,
+    serve_live,
+)
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 VIEWS = ("queue", "counts", "export")
@@ -29,7 +39,6 @@ HEADINGS = {
 SIGN_IN = {"en": "Sign in", "vi": "Đăng nhập", "zh": "登录"}
 COUNTED = {"en": "63 crossings", "vi": "63 lượt qua", "zh": "63 次通行"}
 KIND = {"en": "empty truck", "vi": "xe tải rỗng", "zh": "空载货车"}
-RAW_KEY = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")  # how a translation key looks (kind_empty_truck)
 # every text node, aria-label, placeholder, title and alt the user can meet on the page
 TEXTS_JS = """() => {
   const out = [];

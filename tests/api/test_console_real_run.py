@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
@@ -32,7 +31,7 @@ import pytest
 import yaml
 
 from gatewatch.vision.pipeline import RunSummary
-from tests.api.helpers import CHROMIUM, CHROMIUM_ARGS, serve_live
+from tests.api.helpers import CHROMIUM, CHROMIUM_ARGS, RAW_KEY, VIEW_TEXTS_JS, serve_live
 
 ROOT = Path(__file__).resolve().parents[2]
 VIDEOS = ROOT.parent / "shared" / "assets" / "videos"
@@ -41,7 +40,6 @@ LANGS = ("en", "vi", "zh")
 GATE = "demo-gate"
 # (sample config, frames to run, read plates): short pieces so the fixture stays near a minute on a loaded 2-core box
 CLIPS = (("highway_cctv", 100, False), ("street_parked_held", 45, True))
-RAW_KEY = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")  # an untranslated key such as "trucks_title"
 HEADINGS = {
     "queue": {"en": "Open flags", "vi": "Cảnh báo chờ xử lý", "zh": "待处理告警"},
     "today": {"en": "Today at the gate", "vi": "Hôm nay tại cửa khẩu", "zh": "口岸今日概况"},
@@ -53,15 +51,6 @@ HEADINGS = {
 }
 DOCS_SHOTS = {("queue", "vi"), ("today", "vi")}  # copied by hand to api/docs/console-real-<view>-<lang>.png
 HOLDS_EMPTY = {"en": "The hold list is empty.", "vi": "Danh sách trống.", "zh": "布控名单为空。"}
-# what the user can read in a view: its text and its aria-label, placeholder, title and alt attributes
-TEXTS_JS = """(viewId) => {
-  const root = document.getElementById(viewId), out = [root.innerText];
-  for (const e of root.querySelectorAll("[aria-label], [placeholder], [title], [alt]")) {
-    for (const a of ["aria-label", "placeholder", "title", "alt"]) if (e.getAttribute(a)) out.push(e.getAttribute(a));
-  }
-  for (const e of root.querySelectorAll("svg title, svg text")) out.push(e.textContent);
-  return out.join("\\n");
-}"""
 
 ERRORS: dict[Any, list[str]] = {}  # script errors per open page
 
@@ -215,7 +204,7 @@ def finish(page: Any, view: str, lang: str, run: RealRun, data: tuple[str, ...] 
     page.screenshot(path=str(SHOTS / f"real-{view}-{lang}.png"), full_page=True)
     if (view, lang) in DOCS_SHOTS:
         docs_shot(page, f"console-real-{view}-{lang}")
-    text = page.evaluate(TEXTS_JS, f"{view}-view")
+    text = page.evaluate(VIEW_TEXTS_JS, f"{view}-view")
     for name in sorted(run.names() | set(data), key=len, reverse=True):  # ids and file names are data, not keys
         text = text.replace(name, "")
     assert not RAW_KEY.search(text) and "{" not in text, text

@@ -7,7 +7,6 @@ One browser for the module, a fresh context (own storage) per test; SQLite only 
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -17,22 +16,23 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.helpers import CHROMIUM, CHROMIUM_ARGS, T0, Env, crossing, flag_event, post_events, serve_live
+from tests.api.helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    RAW_KEY,
+    T0,
+    VIEW_TEXTS_JS,
+    Env,
+    crossing,
+    flag_event,
+    post_events,
+    serve_live,
+)
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PLATE_CROP = (Path(__file__).resolve().parents[3] / "shared" / "assets" / "plates" / "vn_plate_crops_label_plate_number"
               / "images" / "10xemay112.jpg")
 LANGS = ("en", "vi", "zh")
-RAW_KEY = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")  # an untranslated key such as "trucks_title"
-# what the user can read in a view: its text and its aria-label, placeholder, title and alt attributes
-TEXTS_JS = """(viewId) => {
-  const root = document.getElementById(viewId), out = [root.innerText];
-  for (const e of root.querySelectorAll("[aria-label], [placeholder], [title], [alt]")) {
-    for (const a of ["aria-label", "placeholder", "title", "alt"]) if (e.getAttribute(a)) out.push(e.getAttribute(a));
-  }
-  for (const e of root.querySelectorAll("svg title, svg text")) out.push(e.textContent);
-  return out.join("\\n");
-}"""
 ERRORS: dict[Any, list[str]] = {}
 HEADINGS = {
     "today": {"en": "Today at the gate", "vi": "Hôm nay tại cửa khẩu", "zh": "口岸今日概况"},
@@ -108,7 +108,7 @@ def finish(page: Any, view: str, lang: str) -> None:
     """Screenshot at 1366 px, then nothing off-screen at 400 px; no script error; no untranslated key shown."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{view}-{lang}.png"), full_page=True)
-    text = page.evaluate(TEXTS_JS, f"{view}-view")
+    text = page.evaluate(VIEW_TEXTS_JS, f"{view}-view")
     assert not RAW_KEY.search(text) and "{" not in text, text  # every key translated, every placeholder filled
     page.set_viewport_size({"width": 400, "height": 800})
     assert page.evaluate(OFF_SCREEN_JS, f"{view}-view") == []
