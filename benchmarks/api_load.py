@@ -69,9 +69,24 @@ class Result:
 
 
 def free_port() -> int:
+    """A TCP port nothing listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[Any], timeout_s: float = 60.0, what: str = "the API") -> None:
+    """Wait until ``url/healthz`` answers 200; RuntimeError when ``proc`` exits or ``timeout_s`` passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start")
+        time.sleep(0.2)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -104,17 +119,11 @@ class Server:
         cmd = [sys.executable, "-m", "uvicorn", "gatewatch.api.app:create_app", "--factory", "--host", "127.0.0.1",
                "--port", str(self.port), "--log-level", "warning", "--no-access-log"]
         self.proc = subprocess.Popen(cmd, env={**os.environ, **env})
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.2)
+        try:
+            wait_healthy(self.url, self.proc, what="uvicorn")
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -22,7 +22,6 @@ import argparse
 import os
 import platform
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from api_load import free_port, wait_healthy  # noqa: E402  (a sibling script, not a package)
 
 HERE = Path(__file__).resolve().parent
 START = datetime(2026, 8, 1, tzinfo=timezone.utc)
@@ -59,13 +61,6 @@ with engine.connect() as conn:
     text = buffer.getvalue()
 print(before, hwm(), len(rows), len(text))
 """
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def status_kib(pid: int, field: str) -> int:
@@ -125,15 +120,7 @@ def measure(database_url: str, workdir: Path, rows: int) -> dict[str, str]:
     url = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"}
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the API did not start"
-            time.sleep(0.2)
+        wait_healthy(url, proc)
         with httpx.Client(base_url=url, headers=headers, timeout=600) as http:
             http.get("/api/v1/crossings", params={**RANGE, "limit": 500}).raise_for_status()  # warm up
             http.get("/api/v1/crossings/export", params={**RANGE, "gate": "nowhere"}).raise_for_status()

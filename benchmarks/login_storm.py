@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,9 @@ from pathlib import Path
 import httpx
 
 from gatewatch.events import CrossingEvent
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from api_load import free_port, wait_healthy  # noqa: E402  (a sibling script, not a package)
 
 LAUNCHER = r"""
 import sys, uvicorn, gatewatch.api
@@ -49,13 +51,6 @@ with app.state.sessionmaker() as session:
     print(new_api_key(session, "g1", "*").key, flush=True)
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[3]), log_level="warning", access_log=False)
 """
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def ingest_times(url: str, key: str, samples: int, first_track: int) -> tuple[list[float], list[int]]:
@@ -82,15 +77,7 @@ def run(database_url: str, workdir: Path, args: argparse.Namespace) -> str:
     try:
         assert proc.stdout is not None
         key = proc.stdout.readline().strip()
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the API did not start"
-            time.sleep(0.2)
+        wait_healthy(url, proc)
         idle, _ = ingest_times(url, key, args.samples, 0)
         stop = threading.Event()
         answered: list[int] = []

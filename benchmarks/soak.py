@@ -27,7 +27,6 @@ import logging
 import os
 import platform
 import secrets
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -40,7 +39,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import yaml
 
@@ -57,6 +55,9 @@ from gatewatch.vision.runner import (
     stop_on_signals,
 )
 from gatewatch.vision.sources import Frame, FrameSource, VideoFileSource
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from api_load import free_port, wait_healthy  # noqa: E402  (a sibling script, not a package)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "soak.md"
@@ -120,12 +121,6 @@ class LoopingVideoSource(FrameSource):
 # -- gate API ------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def gatewatch_cli(*args: str, env: dict[str, str]) -> str:
     """Run ``gatewatch ARGS`` in a subprocess; its stdout."""
     proc = subprocess.run([sys.executable, "-m", "gatewatch.cli", *args], env={**os.environ, **env},
@@ -149,17 +144,11 @@ class GateApi:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gatewatch.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--log-level", "warning"], env={**os.environ, **self.env})
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("gatewatch serve did not start")
-            time.sleep(0.3)
+        try:
+            wait_healthy(self.url, self.proc, timeout_s=120, what="gatewatch serve")
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stored_events(self) -> int:
         """Rows in the API's ``events`` table (every event received, once per event id)."""
