@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
@@ -172,10 +173,7 @@ def search_vehicles(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     held = {h.plate for h in active_holds(session, None)}
     return PlateSearch(query=key, fuzzy=fuzzy, total=total, items=[
-        PlateFound(plate=f.plate, match=f.match, crossings=f.crossings,
-                   first_seen=f.first_seen, last_seen=f.last_seen, last_gate=f.last_gate, last_lane=f.last_lane,
-                   last_direction=f.last_direction, on_hold_list=f.plate in held)
-        for f in found])
+        PlateFound.model_validate({**asdict(f), "on_hold_list": f.plate in held}) for f in found])
 
 
 @router.get("/vehicles/{plate}", response_model=VehicleHistory)
