@@ -118,7 +118,9 @@ def peak_rss_mb() -> float:
 def model_key(config: CameraConfig) -> ModelKey:
     """What makes two cameras' detector sessions the same: the resolved file and the session settings."""
     path = resolve_model(config.model.name, download=config.model.download)
-    providers = config.model.providers if isinstance(config.model.providers, str) else tuple(config.model.providers)
+    providers = (
+        config.model.providers if isinstance(config.model.providers, str) else tuple(config.model.providers)
+    )
     return (str(Path(path).resolve()), providers, config.model.threads)
 
 
@@ -133,7 +135,9 @@ class SiteRunner:
         max_frames: int | None = None,
         progress_every_s: float = 5.0,
         source_opener: Callable[[CameraConfig], FrameSource] | None = None,
+        on_frame: Callable[[CameraRun, FrameResult], None] | None = None,
     ) -> None:
+        self.on_frame = on_frame  # called after each camera's frame (benchmarks measure lag here)
         self.batch = batch or BatchConfig()
         self.stall_s = stall_s
         self.max_frames = max_frames
@@ -149,7 +153,9 @@ class SiteRunner:
     def _model(self, config: CameraConfig) -> tuple[OnnxModel, ModelKey]:
         key = model_key(config)
         if key not in self.models:
-            self.models[key] = OnnxModel(key[0], providers=config.model.providers, threads=config.model.threads)
+            self.models[key] = OnnxModel(
+                key[0], providers=config.model.providers, threads=config.model.threads
+            )
         return self.models[key], key
 
     def _open(self, camera: CameraRun) -> None:
@@ -159,15 +165,23 @@ class SiteRunner:
         check_lanes(config, source)
         model, camera.model_key = self._model(config)
         camera.detector = detector = YoloDetector(
-            model, classes=config.detect.classes, confidence=config.detect.confidence, iou=config.detect.iou,
+            model,
+            classes=config.detect.classes,
+            confidence=config.detect.confidence,
+            iou=config.detect.iou,
             agnostic_nms=config.detect.agnostic_nms,
         )
         plate = build_plate_stage(config)
         flag_stages = build_flag_stages(config, source.fps, source.size, reads_plates=plate is not None)
         camera.sink = FanoutSink(build_sinks(config))
         camera.pipeline = pipeline = GatePipeline(
-            config, detector, camera.sink, fps=source.fps,
-            plates=plate[0] if plate else None, plate_wait_s=plate[1] if plate else 2.0, flag_stages=flag_stages,
+            config,
+            detector,
+            camera.sink,
+            fps=source.fps,
+            plates=plate[0] if plate else None,
+            plate_wait_s=plate[1] if plate else 2.0,
+            flag_stages=flag_stages,
         )
         if config.output.annotate:
             camera.writer = pipeline._annotated_video(config.output.annotate, source)
@@ -200,9 +214,13 @@ class SiteRunner:
                     now = time.perf_counter()
                     if now - last_log >= self.progress_every_s:
                         last_log = now
-                        log.info("site: %d frames, %.1f FPS, mean batch %.2f, cameras running %d",
-                                 self.summary.frames, self.summary.frames / (now - start), self.summary.mean_batch,
-                                 len(self._running()))
+                        log.info(
+                            "site: %d frames, %.1f FPS, mean batch %.2f, cameras running %d",
+                            self.summary.frames,
+                            self.summary.frames / (now - start),
+                            self.summary.mean_batch,
+                            len(self._running()),
+                        )
         finally:
             for camera in self._running():
                 self._finish(camera, "finished")
@@ -277,7 +295,9 @@ class SiteRunner:
         for camera, frame in skipped:
             self._complete(camera, frame, None, started[id(camera)])
 
-    def _complete(self, camera: CameraRun, frame: Frame, detections: sv.Detections | None, start: float) -> None:
+    def _complete(
+        self, camera: CameraRun, frame: Frame, detections: sv.Detections | None, start: float
+    ) -> None:
         assert camera.pipeline is not None
         try:
             result: FrameResult = camera.pipeline.complete(frame, detections, start)
@@ -288,6 +308,8 @@ class SiteRunner:
         camera.pipeline.record(camera.summary, result)
         if camera.writer is not None:
             camera.writer.write(frame, result.tracks, result.counted)
+        if self.on_frame is not None:
+            self.on_frame(camera, result)
         if self.max_frames is not None and camera.summary.frames >= self.max_frames:
             self._finish(camera, "finished")
 
