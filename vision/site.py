@@ -111,7 +111,14 @@ class SiteSummary:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory in MB (Linux reports KiB)."""
+    """This process's peak resident memory in MB: ``VmHWM`` where Linux has it (``ru_maxrss`` of a child
+    started by fork + exec can carry its parent's peak), else ``ru_maxrss``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
