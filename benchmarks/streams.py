@@ -404,7 +404,8 @@ def main() -> int:
         f"Each camera: `{SAMPLE}` clip looped, {args.frames} frames released at {FPS:g} FPS (every frame decoded); "
         f"model `{MODEL_NAMES[args.model]}`, gatewatch schedule `{args.schedule}`.  \n"
         f"Sustained: every camera >= {MIN_FPS} FPS, no frame dropped, lag < {MAX_LAG_S:g} s, and its crossings equal "
-        "its engine's single-camera run of the same frames without pacing.\n\n"
+        "its engine's single-camera run of the same frames without pacing. A load average above ~2 on a 2-core box "
+        "means other jobs shared the CPU: the counts sustained are then not the idle capacity.\n\n"
         + "\n".join(table)
         + "\n\n"
         + "Most cameras sustained: "
