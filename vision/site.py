@@ -266,7 +266,12 @@ class SiteRunner:
                 self.frame_ready.clear()
                 for camera in list(waiting):
                     assert camera.reader is not None
-                    frame = camera.reader.poll() if not camera.reader.ended else None
+                    try:
+                        frame = camera.reader.poll()
+                    except Exception as exc:
+                        self._leave(camera, "failed", f"source error: {exc}")
+                        waiting.remove(camera)
+                        continue
                     if frame is not None:
                         camera.last_frame_at = time.monotonic()
                         ready.append((camera, frame))

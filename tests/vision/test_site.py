@@ -10,6 +10,7 @@ and stream times come from the files, not the clock.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -292,3 +293,31 @@ def test_cli_site_run_prints_each_camera_and_the_site_line(tmp_path):
         timeout=300,
     )
     assert both.returncode == 2 and "camera ids must be unique" in both.stderr
+
+
+def test_sigterm_stops_every_camera_cleanly(tmp_path):
+    _camera(tmp_path / "cams", "cam-a")
+    _camera(tmp_path / "cams", "cam-b")
+    site_path = _site(tmp_path, cameras=["cams/cam-a.yaml", "cams/cam-b.yaml"])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gatewatch.cli", "run", "--site", str(site_path), "--progress", "0.5"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:  # the first progress line: both cameras are running
+        if "site:" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    assert "site: 2 cameras (0 failed or stalled)" in out
+    frames = [int(line.split()[1]) for line in out.splitlines() if line.startswith("frames ")]
+    assert len(frames) == 2 and all(0 < n < 750 for n in frames), (
+        "both stopped early, neither ran to the clip's end"
+    )
+    for name in ("cam-a", "cam-b"):  # sinks closed: whole JSON lines only
+        lines = (tmp_path / "out" / f"{name}.jsonl").read_text().splitlines()
+        assert all(json.loads(line) for line in lines)
