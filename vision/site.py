@@ -74,6 +74,7 @@ class SiteSummary:
     seconds: float = 0.0
     batches: int = 0  # detector calls (a batch of one frame counts too)
     batched_frames: int = 0  # frames those calls detected
+    rounds: int = 0  # loop rounds that processed frames (one frame per camera at most)
     peak_rss_mb: float = 0.0
     models: list[dict[str, object]] = field(default_factory=list)
 
@@ -104,8 +105,8 @@ class SiteSummary:
             out.append("")
         out.append(
             f"site: {len(self.cameras)} cameras ({len(self.failed)} failed or stalled), frames {self.frames} in "
-            f"{self.seconds:.1f} s: {self.fps:.1f} FPS, {self.batches} detector calls, mean batch "
-            f"{self.mean_batch:.2f}, peak RSS {self.peak_rss_mb:.0f} MB"
+            f"{self.seconds:.1f} s: {self.fps:.1f} FPS, {self.frames / max(self.rounds, 1):.2f} frames per round, "
+            f"{self.batches} detector calls, mean batch {self.mean_batch:.2f}, peak RSS {self.peak_rss_mb:.0f} MB"
         )
         return "\n".join(out)
 
@@ -280,6 +281,7 @@ class SiteRunner:
 
     def _process(self, ready: list[tuple[CameraRun, Frame]]) -> None:
         """Detect the frames that want it, batched per shared model; then complete each camera's frame."""
+        self.summary.rounds += 1
         started: dict[int, float] = {}
         wanted: dict[ModelKey, list[tuple[CameraRun, Frame]]] = {}
         skipped: list[tuple[CameraRun, Frame]] = []
