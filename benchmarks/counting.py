@@ -30,6 +30,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -119,8 +120,12 @@ def run_gatewatch(sample: str, model: str, agnostic: bool, schedule: str = "ever
     }
 
 
-def run_ultralytics(sample: str, model_name: str) -> dict:
-    import cv2
+def ultralytics_counters(sample: str, model_name: str) -> tuple[Any, list[Any], str]:
+    """The sample's config, one ``ObjectCounter`` per lane on the same ONNX file, and that file's path.
+
+    Lanes after the first reuse the first counter's tracks (one model run per frame). Also used by
+    ``benchmarks/streams.py`` (one Ultralytics process per camera).
+    """
     from ultralytics import solutions
 
     from gatewatch.config import load_config
@@ -136,6 +141,23 @@ def run_ultralytics(sample: str, model_name: str) -> dict:
         if i:  # further lanes reuse the first counter's tracks: one model run per frame, as in gatewatch
             counter.extract_tracks = _shared_tracks(counters[0], counter)  # type: ignore[method-assign]
         counters.append(counter)
+    return config, counters, model
+
+
+def ultralytics_counts(config: Any, counters: list[Any]) -> dict[str, dict[str, int]]:
+    """Entry/exit per lane from the counters (ObjectCounter: IN = moving down across a wide line, right across a tall one)."""
+    counts = {}
+    for lane, counter in zip(config.lanes, counters, strict=True):
+        entry_is_in = lane.entry_heading in ("down", "right")
+        entry, exit_ = (counter.in_count, counter.out_count) if entry_is_in else (counter.out_count, counter.in_count)
+        counts[lane.id] = {"entry": entry, "exit": exit_}
+    return counts
+
+
+def run_ultralytics(sample: str, model_name: str) -> dict:
+    import cv2
+
+    config, counters, model = ultralytics_counters(sample, model_name)
     cap = cv2.VideoCapture(config.source.uri)
     ok, frame = cap.read()
     counters[0].model.predict(frame, verbose=False)  # load + warm up outside the timing
@@ -152,12 +174,7 @@ def run_ultralytics(sample: str, model_name: str) -> dict:
         latencies.append((time.perf_counter() - t0) * 1000)
         frames += 1
     seconds = time.perf_counter() - start
-    counts = {}
-    for lane, counter in zip(config.lanes, counters, strict=True):
-        # ObjectCounter: IN = moving down across a wide line, right across a tall one.
-        entry_is_in = lane.entry_heading in ("down", "right")
-        entry, exit_ = (counter.in_count, counter.out_count) if entry_is_in else (counter.out_count, counter.in_count)
-        counts[lane.id] = {"entry": entry, "exit": exit_}
+    counts = ultralytics_counts(config, counters)
     per_class: dict[str, int] = {}
     for counter in counters:
         for name, inout in counter.classwise_count.items():

@@ -12,6 +12,7 @@ HERE = Path(__file__).resolve().parent
 PARTS = [  # file, section title
     ("counting.md", "Edge pipeline: speed and counts vs Ultralytics (`benchmarks/counting.py`)"),
     ("scheduling.md", "What each change bought: detection scheduling and ROI (`benchmarks/counting.py --schedule --roi`)"),
+    ("streams.md", "Cameras per box: 720p streams at 15 FPS, site runner vs Ultralytics per process (`benchmarks/streams.py`)"),
     ("plates.md", "Plate reading (`benchmarks/plates.py`)"),
     ("plates_route.md", "Plate reading: country routing and confusion fitting, before / after, held-out half (`benchmarks/plates.py --split test`)"),
     ("plates_fusion.md", "Plate reading: the VN second opinion, held-out half (`benchmarks/plates.py --split test`)"),

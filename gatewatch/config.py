@@ -19,6 +19,7 @@ Example (``samples/highway_cctv.yaml``)::
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -253,3 +254,84 @@ def load_config(path: str | Path) -> CameraConfig:
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}:{where} not valid YAML ({getattr(exc, 'problem', exc)})") from None
     return parse_config(data, str(path), base=path.parent.resolve())
+
+
+class BatchConfig(Strict):
+    """How a site runner batches frames of several cameras into one detector call."""
+
+    max_size: int = Field(8, ge=1, le=64, description="Most frames in one inference call (batch-dynamic models only).")
+    wait_ms: float = Field(
+        0.0, ge=0, le=1000, description="Wait this long for more cameras' frames before detecting a partial batch "
+        "(0: detect what is ready; a backlog fills batches by itself when inference is the bottleneck)."
+    )
+
+
+class SiteConfig(Strict):
+    """One edge box running several cameras of a gate in one process (``gatewatch run --site``)."""
+
+    gate: Name = Field(description="Gate name; every camera config must name the same gate.")
+    cameras: list[str] = Field(min_length=1, description="Camera config files, relative to the site file.")
+    model: ModelConfig | None = Field(None, description="Detector for every camera (overrides their own 'model').")
+    batch: BatchConfig = BatchConfig()
+    stall_s: float = Field(
+        5.0, gt=0, le=3600, description="A camera with no new frame for this long is reported stalled and left behind."
+    )
+
+
+@dataclass(frozen=True)
+class Site:
+    """A validated site: its settings and each camera's config, in the listed order."""
+
+    config: SiteConfig
+    cameras: list[CameraConfig]
+    path: Path | None = None
+
+
+def check_cameras(cameras: list[CameraConfig], source: str) -> None:
+    """Cameras run together need distinct ids per gate and distinct event files; raises ``ConfigError``."""
+    errors: list[str] = []
+    ids = [(c.gate, c.camera) for c in cameras]
+    repeated = sorted({f"{g}/{c}" for g, c in ids if ids.count((g, c)) > 1})
+    if repeated:
+        errors.append(f"{source}: cameras: camera ids must be unique, repeated: {repeated}")
+    files = [c.output.events for c in cameras if c.output.events not in ("", "-")]
+    shared = sorted({f for f in files if files.count(f) > 1})
+    if shared:
+        errors.append(f"{source}: cameras: two cameras write the same events file: {shared}")
+    if errors:
+        raise ConfigError("\n".join(errors))
+
+
+def load_site(path: str | Path) -> Site:
+    """Read and validate a site file and every camera config it lists; raises ``ConfigError`` naming each problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"site file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of fields, got {type(data).__name__}")
+    site = validate_section(SiteConfig, data, str(path))
+    base = path.parent.resolve()
+    cameras: list[CameraConfig] = []
+    errors: list[str] = []
+    for k, rel in enumerate(site.cameras):
+        camera_path = Path(rel).expanduser()
+        camera_path = camera_path if camera_path.is_absolute() else base / camera_path
+        if not camera_path.is_file():
+            errors.append(f"{path}: cameras.{k}: camera config not found: {camera_path}")
+            continue
+        try:
+            camera = load_config(camera_path)
+        except ConfigError as exc:
+            errors.append(str(exc))
+            continue
+        if camera.gate != site.gate:
+            errors.append(f"{path}: cameras.{k}: {camera_path.name} is at gate '{camera.gate}', the site is '{site.gate}'")
+        cameras.append(camera.model_copy(update={"model": site.model}) if site.model is not None else camera)
+    if errors:
+        raise ConfigError("\n".join(errors))
+    check_cameras(cameras, str(path))
+    return Site(site, cameras, path)

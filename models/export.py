@@ -121,3 +121,63 @@ def export_checkpoint(
     result = build_checked(CheckpointExport(imgsz, opset, simplify, tolerance), checkpoint, target)
     log.info("exported %s", result.summary())
     return result
+
+
+BATCH_MEASURE = "relative max output difference, batch of 2 vs one image at a time"
+
+
+@dataclass(frozen=True)
+class BatchDynamicExport:
+    """A fixed-batch YOLOv8/11 ONNX -> the same graph with a symbolic batch dimension.
+
+    Static Ultralytics exports reshape the detect head with a literal batch of 1; those shape
+    constants get 0 ("keep the input's dimension"), the input and output get a ``batch`` dimension.
+    Weights are untouched: the check runs two real frames as one batch and one at a time.
+    """
+
+    tolerance: float = 1e-4
+
+    def build(self, source: Path, out: Path) -> BuildResult:
+        try:
+            import onnx
+            from onnx import numpy_helper
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise BuildUnavailable("a batch-dynamic export needs the 'onnx' package") from exc
+        start = time.perf_counter()
+        graph_model = onnx.load(str(source))
+        graph = graph_model.graph
+        shapes = {i.name: i for i in graph.initializer}
+        changed: set[str] = set()
+        for node in graph.node:
+            name = node.input[1] if node.op_type == "Reshape" and len(node.input) > 1 else ""
+            # Conv-bias reshapes ([1, -1, 1, 1], weights only) broadcast over any batch: left as they are.
+            if name in shapes and name not in changed and not name.endswith("bias_reshape_shape"):
+                shape = numpy_helper.to_array(shapes[name]).copy()
+                if shape.size and shape[0] == 1:
+                    shape[0] = 0
+                    shapes[name].CopyFrom(numpy_helper.from_array(shape, name))
+                    changed.add(name)
+        for value in (*graph.input, *graph.output):
+            value.type.tensor_type.shape.dim[0].dim_param = "batch"
+        del graph.value_info[:]  # inferred shapes with batch 1 would contradict the new dimension
+        onnx.save(graph_model, str(out))
+
+        single = OnnxModel(source, providers="cpu", threads=0, warmup=False)
+        batched = OnnxModel(out, providers="cpu", threads=0, warmup=False)
+        if not batched.batch_dynamic:
+            raise ModelError(f"{source}: the input's batch dimension could not be made dynamic")
+        inputs = _parity_inputs(single.imgsz[0])
+        reference = np.concatenate([single.run(batch)[0] for batch in inputs])
+        result = batched.run(np.concatenate(inputs))[0]
+        if result.shape != reference.shape:
+            raise ModelError(f"batch export: output shape {result.shape} != {reference.shape}")
+        scale = float(np.abs(reference).max()) or 1.0
+        error = float(np.abs(result - reference).max()) / scale
+        return BuildResult(out, source, error, self.tolerance, BATCH_MEASURE, len(inputs), time.perf_counter() - start)
+
+
+def export_batch_dynamic(model: str | Path, out: str | Path) -> BuildResult:
+    """Write a batch-dynamic copy of a fixed-batch YOLO ONNX to ``out``, gated on batch-vs-single parity."""
+    result = build_checked(BatchDynamicExport(), Path(model), Path(out))
+    log.info("batch-dynamic export %s", result.summary())
+    return result

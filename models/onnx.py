@@ -110,6 +110,8 @@ class OnnxModel:
         inputs = self.session.get_inputs()
         self.input_name = inputs[0].name
         self.input_shape = list(inputs[0].shape)
+        # A symbolic first dimension: several images go through one call (gatewatch.vision.detector.predict_batch).
+        self.batch_dynamic = bool(self.input_shape) and not isinstance(self.input_shape[0], int)
         self.input_dtype = np.float16 if "float16" in inputs[0].type else np.float32
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.raw_metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
@@ -163,5 +165,6 @@ class OnnxModel:
             "imgsz": list(self.imgsz),
             "classes": len(self.names),
             "task": self.task,
+            "batch_dynamic": self.batch_dynamic,
             "warmup_ms": self.warmup_ms,
         }

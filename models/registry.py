@@ -23,6 +23,7 @@ KNOWN_MODELS: dict[str, tuple[str, ...]] = {
     "yolov8n-fp32": ("yolov8n.onnx", "coco/yolov8n_fp32_from_int8.onnx"),
     "yolov8n-int8-dynamic": ("coco/yolov8n_int8.onnx",),
     "yolov8n-int8": ("yolov8n_int8_qdq.onnx",),
+    "yolov8n-batch": ("yolov8n_fp32_batch.onnx",),
     "plate-yolov8n": ("plate_detector/fastanpr_yolov8n_license_plate.onnx", "fastanpr_yolov8n_license_plate.onnx"),
 }
 # name -> checkpoint a missing ONNX file can be exported from (relative to a model folder).
@@ -32,6 +33,8 @@ KNOWN_SOURCES: dict[str, tuple[str, ...]] = {
 }
 # name -> fp32 model it is quantised from, on first use, with frames of these shared videos.
 BUILDABLE: dict[str, str] = {"yolov8n-int8": "yolov8n-fp32"}
+# name -> fixed-batch model it is made batch-dynamic from, on first use (several cameras in one call).
+BATCH_BUILDABLE: dict[str, str] = {"yolov8n-batch": "yolov8n-fp32"}
 CALIBRATION_VIDEOS = (
     "india_road_mixed_traffic_trucks_buses_motorbikes.mp4",
     "street_parked_and_passing_vehicles_73s.mp4",
@@ -60,6 +63,18 @@ def build_int8(name: str) -> Path:
     target = cache_dir() / KNOWN_MODELS[name][0]
     log.warning("building %s once from %s (static INT8 calibration, about a minute)", target.name, source.name)
     return quantize_static_int8(source, target, videos).path
+
+
+def build_batch_dynamic(name: str) -> Path:
+    """Make a batch-dynamic copy of ``name``'s fixed-batch source in the cache (offline, seconds, once)."""
+    from gatewatch.models.export import export_batch_dynamic
+
+    source = find_model(BATCH_BUILDABLE[name])
+    if source is None:
+        raise ModelError(f"model '{name}' cannot be built here: its source {BATCH_BUILDABLE[name]} is not found")
+    target = cache_dir() / KNOWN_MODELS[name][0]
+    log.warning("building %s once from %s (batch dimension made dynamic)", target.name, source.name)
+    return export_batch_dynamic(source, target).path
 
 
 def find_model(name: str) -> Path | None:
@@ -98,6 +113,8 @@ def resolve_model(name_or_path: str, download: bool = False) -> Path:
         return found
     if name_or_path in BUILDABLE:
         return build_int8(name_or_path)
+    if name_or_path in BATCH_BUILDABLE:
+        return build_batch_dynamic(name_or_path)
     checkpoint = find_source_checkpoint(name_or_path)
     if checkpoint is not None:
         raise ModelError(

@@ -13,8 +13,11 @@ EXIT_INPUT_INCOMPLETE = 5  # --strict: the input ended early or had unreadable f
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    run = subparsers.add_parser("run", help="run the edge pipeline on a camera config")
-    run.add_argument("--config", "-c", required=True, help="camera YAML file")
+    run = subparsers.add_parser("run", help="run the edge pipeline on one camera config, or several in one process")
+    what = run.add_mutually_exclusive_group(required=True)
+    what.add_argument("--config", "-c", action="append", metavar="CAMERA.yaml",
+                      help="camera YAML file; repeat it to run several cameras in one process (one shared detector)")
+    what.add_argument("--site", metavar="SITE.yaml", help="site file: a gate and the camera configs it runs together")
     run.add_argument("--annotate", metavar="OUT.mp4", help="write an annotated video")
     run.add_argument("--crops", metavar="DIR", help="save a crop of each crossing vehicle")
     run.add_argument("--events", metavar="FILE", help="JSON-lines output ('-' for stdout; overrides the config)")
@@ -38,10 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.set_defaults(handler=_check)
 
 
-def _load_with_overrides(args: argparse.Namespace) -> CameraConfig:
+def _load_with_overrides(args: argparse.Namespace, path: str) -> CameraConfig:
     from gatewatch.config import load_config
 
-    config = load_config(args.config)
+    config = load_config(path)
     output = {k: v for k, v in (("annotate", args.annotate), ("crops_dir", args.crops), ("events", args.events)) if v is not None}
     updates: dict[str, object] = {}
     if output:
@@ -53,13 +56,47 @@ def _load_with_overrides(args: argparse.Namespace) -> CameraConfig:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.site or len(args.config) > 1:
+        return _run_site(args)
     from gatewatch.vision.runner import run_camera
 
-    config = _load_with_overrides(args)
+    config = _load_with_overrides(args, args.config[0])
     summary = run_camera(config, max_frames=args.max_frames, progress_every_s=args.progress)
     # Events on stdout stay pure JSON lines: the summary then goes to stderr.
     print(summary.format_table(), file=sys.stderr if config.output.events == "-" else sys.stdout)
     if args.strict and (summary.ended_early or summary.corrupt_frames):
+        return EXIT_INPUT_INCOMPLETE
+    return 0
+
+
+def _run_site(args: argparse.Namespace) -> int:
+    """Several cameras in one process; exit 1 when a camera failed or stalled (the others still ran)."""
+    from gatewatch.config import BatchConfig, check_cameras, load_site
+    from gatewatch.errors import ConfigError
+    from gatewatch.vision.site import run_site
+
+    per_camera = [name for name, value in (("--annotate", args.annotate), ("--crops", args.crops),
+                                           ("--events", args.events)) if value]
+    if per_camera:
+        raise ConfigError(f"{', '.join(per_camera)}: one file per camera; set output.* in each camera config instead")
+    if args.site:
+        site = load_site(args.site)
+        cameras, batch, stall_s = site.cameras, site.config.batch, site.config.stall_s
+        if args.model or args.download_model:
+            cameras = [c.model_copy(update={"model": c.model.model_copy(
+                update={k: v for k, v in (("name", args.model), ("download", args.download_model or None)) if v})})
+                for c in cameras]
+    else:
+        cameras = [_load_with_overrides(args, path) for path in args.config]
+        check_cameras(cameras, "--config")
+        batch, stall_s = BatchConfig(), 5.0
+    summary = run_site(cameras, batch=batch, stall_s=stall_s, max_frames=args.max_frames,
+                       progress_every_s=args.progress)
+    to_stderr = any(c.output.events == "-" for c in cameras)
+    print(summary.format_table(), file=sys.stderr if to_stderr else sys.stdout)
+    if summary.failed:
+        return 1
+    if args.strict and any(c.summary.ended_early or c.summary.corrupt_frames for c in summary.cameras):
         return EXIT_INPUT_INCOMPLETE
     return 0
 

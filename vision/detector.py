@@ -114,15 +114,19 @@ class YoloDetector:
 
     def predict(self, frame: np.ndarray) -> sv.Detections:
         """Detect objects in a BGR frame ``(H, W, 3)``; boxes in frame pixels."""
-        batch, scale, (pad_x, pad_y) = letterbox(frame, self.model.imgsz)
-        output = self.model.run(batch)[0]
+        batch, scale, pad = letterbox(frame, self.model.imgsz)
+        return self.decode(self.model.run(batch)[0], scale, pad, frame.shape[:2])
+
+    def decode(self, output: np.ndarray, scale: float, pad: tuple[float, float], shape: tuple[int, ...]) -> sv.Detections:
+        """One image's raw output ``(1, 4 + nc, N)`` -> detections in the pixels of a frame of ``shape`` (h, w)."""
+        pad_x, pad_y = pad
         xyxy, scores, classes = decode_yolo(
             output, self.confidence, self.iou, self.class_ids, agnostic=self.agnostic_nms
         )
         if len(xyxy):
             xyxy -= np.array([pad_x, pad_y, pad_x, pad_y], dtype=np.float32)
             xyxy /= scale
-            h, w = frame.shape[:2]
+            h, w = shape[:2]
             np.clip(xyxy, 0, [w, h, w, h], out=xyxy)
         return sv.Detections(
             xyxy=xyxy,
@@ -130,3 +134,28 @@ class YoloDetector:
             class_id=classes,
             data={"class_name": self._name_lookup[classes] if len(classes) else np.array([], dtype=str)},
         )
+
+
+def predict_batch(jobs: Sequence[tuple[YoloDetector, np.ndarray]], max_batch: int = 8) -> list[sv.Detections]:
+    """Detect on several frames whose detectors share one ``OnnxModel``; results in the order given.
+
+    With a batch-dynamic model (``OnnxModel.batch_dynamic``) up to ``max_batch`` frames go through one
+    inference call; with a fixed batch of 1 each frame is its own call on the same session. Each
+    detector keeps its own classes, confidence and NMS settings for decoding.
+    """
+    if not jobs:
+        return []
+    model = jobs[0][0].model
+    if any(detector.model is not model for detector, _ in jobs):
+        raise ValueError("predict_batch: every detector must share one model session")
+    if not model.batch_dynamic or len(jobs) == 1:
+        return [detector.predict(image) for detector, image in jobs]
+    step = max(1, max_batch)
+    out: list[sv.Detections] = []
+    for first in range(0, len(jobs), step):
+        chunk = jobs[first:first + step]
+        prepared = [letterbox(image, model.imgsz) for _, image in chunk]
+        outputs = model.run(np.concatenate([batch for batch, _, _ in prepared]))[0]
+        for k, ((detector, image), (_, scale, pad)) in enumerate(zip(chunk, prepared, strict=True)):
+            out.append(detector.decode(outputs[k:k + 1], scale, pad, image.shape[:2]))
+    return out

@@ -193,25 +193,46 @@ class GatePipeline:
         if schedule.mode == "motion":
             self.scheduler = DetectionScheduler(schedule, self.config, self._size, self.tracker.max_coast_frames)
 
-    def detect(self, image: np.ndarray) -> sv.Detections:
-        """The detector on ``image`` (on its ROI only, when set), boxes in frame pixels."""
+    def detection_input(self, image: np.ndarray) -> np.ndarray:
+        """What the detector sees of ``image``: its ROI when set, else the whole frame."""
         if self.roi is None:
-            return self.detector.predict(image)
+            return image
         x0, y0, x1, y1 = self.roi
-        detections = self.detector.predict(image[y0:y1, x0:x1])
-        if len(detections):
+        return image[y0:y1, x0:x1]
+
+    def to_frame(self, detections: sv.Detections) -> sv.Detections:
+        """Boxes found on ``detection_input`` moved back to frame pixels."""
+        if self.roi is not None and len(detections):
+            x0, y0 = self.roi[:2]
             detections.xyxy = detections.xyxy + np.array([x0, y0, x0, y0], dtype=detections.xyxy.dtype)
         return detections
+
+    def detect(self, image: np.ndarray) -> sv.Detections:
+        """The detector on ``image`` (on its ROI only, when set), boxes in frame pixels."""
+        return self.to_frame(self.detector.predict(self.detection_input(image)))
+
+    def wants_detection(self, frame: Frame) -> bool:
+        """Whether the detector runs on ``frame`` (the motion scheduler may skip it); ask once per frame, in order."""
+        if self._size is None:
+            self._setup(frame)
+        return self.scheduler is None or self.scheduler.should_detect(frame.image)
 
     def process(self, frame: Frame) -> FrameResult:
         """Run one frame through detection (or coasting), tracking and the stages; publish its events."""
         start = time.perf_counter()
-        if self._size is None:
-            self._setup(frame)
+        detections = self.detect(frame.image) if self.wants_detection(frame) else None
+        return self.complete(frame, detections, start)
+
+    def complete(self, frame: Frame, detections: sv.Detections | None, start: float) -> FrameResult:
+        """``process`` after detection: track ``detections`` (``None``: not detected, tracks coast), run the stages.
+
+        A site runner detects several cameras' frames in one batch, then completes each camera's frame
+        here; ``start`` is the ``time.perf_counter()`` the frame's latency counts from.
+        """
         scheduler = self.scheduler
-        detected = scheduler is None or scheduler.should_detect(frame.image)
-        if detected:
-            tracks = self.tracker.update(self.detect(frame.image), frame.ts)
+        detected = detections is not None
+        if detections is not None:
+            tracks = self.tracker.update(detections, frame.ts)
         else:
             tracks = self.tracker.coast(frame.ts)
         if scheduler is not None:
@@ -273,10 +294,7 @@ class GatePipeline:
             for frame in reader:
                 result = self.process(frame)
                 last = frame
-                summary.frames += 1
-                summary.detected_frames += result.detected
-                summary.latencies.add(result.latency_ms)
-                self._tally(summary, result.crossings, result.flags)
+                self.record(summary, result)
                 if writer:
                     writer.write(frame, result.tracks, result.counted)
                 if on_frame is not None:
@@ -293,10 +311,22 @@ class GatePipeline:
             reader.close()  # stops the source and waits until the reader thread has left it
             if writer:
                 writer.close()
+        self.close_summary(summary, last, source, reader)
+        summary.seconds = time.perf_counter() - start
+        return summary
+
+    def record(self, summary: RunSummary, result: FrameResult) -> None:
+        """Add one processed frame to ``summary``."""
+        summary.frames += 1
+        summary.detected_frames += result.detected
+        summary.latencies.add(result.latency_ms)
+        self._tally(summary, result.crossings, result.flags)
+
+    def close_summary(self, summary: RunSummary, last: Frame | None, source: FrameSource, reader: Prefetcher) -> None:
+        """End of stream (``finish``) tallied into ``summary``, with the source's and reader's counts."""
         for event in self.finish(last):
             self._tally(summary, [event] if isinstance(event, CrossingEvent) else [],
                         [event] if isinstance(event, FlagEvent) else [])
-        summary.seconds = time.perf_counter() - start
         summary.corrupt_frames = source.stats.corrupt
         summary.dropped_frames = reader.dropped
         summary.source_frames = source.stats.frames
@@ -304,7 +334,6 @@ class GatePipeline:
         summary.ended_early = source.stats.ended_early
         if self.plates is not None:
             summary.plates = self.plates.stats()
-        return summary
 
     def _annotated_video(self, path: str, source: FrameSource) -> AnnotatedVideo:
         zones = [zone for stage in self.flag_stages if isinstance(stage, HeldStage) for zone in stage.zones]

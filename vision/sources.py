@@ -439,11 +439,13 @@ class Prefetcher:
 
     _END = object()
 
-    def __init__(self, source: FrameSource, depth: int = 4) -> None:
+    def __init__(self, source: FrameSource, depth: int = 4, notify: threading.Event | None = None) -> None:
         self.source = source
         self.queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self.dropped = 0
         self.error: BaseException | None = None
+        self.ended = False  # the end marker was taken (``poll``)
+        self._notify = notify  # set whenever a frame or the end is queued (a site runner waits on it)
         self._thread = threading.Thread(target=self._run, name="frame-reader", daemon=True)
 
     def _run(self) -> None:
@@ -453,6 +455,7 @@ class Prefetcher:
                     while True:
                         try:
                             self.queue.put_nowait(frame)
+                            self._signal()
                             break
                         except queue.Full:
                             try:
@@ -464,6 +467,7 @@ class Prefetcher:
                     while not self.source._stop.is_set():
                         try:
                             self.queue.put(frame, timeout=0.2)
+                            self._signal()
                             break
                         except queue.Full:
                             continue
@@ -473,11 +477,40 @@ class Prefetcher:
             while True:
                 try:
                     self.queue.put(self._END, timeout=0.2)
+                    self._signal()
                     break
                 except queue.Full:
                     if self.source._stop.is_set():
                         with contextlib.suppress(queue.Empty):
                             self.queue.get_nowait()
+
+    def _signal(self) -> None:
+        if self._notify is not None:
+            self._notify.set()
+
+    def start(self) -> None:
+        """Start the reader thread (``poll`` then takes frames without blocking)."""
+        self._thread.start()
+
+    @property
+    def reading(self) -> bool:
+        """The reader thread is still inside the source."""
+        return self._thread.is_alive()
+
+    def poll(self) -> Frame | None:
+        """The next frame if one is queued, else ``None``; at the end sets ``ended`` (the reader's error re-raised)."""
+        if self.ended:
+            return None
+        try:
+            item = self.queue.get_nowait()
+        except queue.Empty:
+            return None
+        if item is self._END:
+            self.ended = True
+            if self.error is not None:
+                raise self.error
+            return None
+        return cast(Frame, item)
 
     def __iter__(self) -> Iterator[Frame]:
         self._thread.start()

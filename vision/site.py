@@ -1,0 +1,391 @@
+"""Several cameras of a gate in one process: one decode thread each, one shared detector, batched inference.
+
+``run_site(cameras, ...)`` opens every camera's source, sink and ``GatePipeline`` (each keeps its own
+tracker, lines, stages, scheduler and event stream) and one ``OnnxModel`` per distinct model file and
+session settings, shared by the cameras that name it. Each round the loop takes the next frame of every
+camera that has one ready; the frames their pipelines want detected (``GatePipeline.wants_detection``:
+with ``schedule.mode: motion`` only some) go through ``predict_batch`` per shared model: one inference
+call when the model's batch dimension is dynamic, one call per frame on the same session otherwise;
+then each camera's frame is tracked and published (``GatePipeline.complete``).
+
+Isolation: a camera whose source fails to open, raises mid-stream, or gives no frame for ``stall_s``
+is reported (``CameraRun.state``) and left behind, its sinks flushed and closed; the others go on.
+A file that ends simply finishes. SIGTERM / SIGINT stop every camera cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import supervision as sv
+
+from gatewatch.config import BatchConfig, CameraConfig
+from gatewatch.models.onnx import OnnxModel
+from gatewatch.models.registry import resolve_model
+from gatewatch.sinks import FanoutSink
+from gatewatch.vision.annotate import AnnotatedVideo
+from gatewatch.vision.detector import YoloDetector, predict_batch
+from gatewatch.vision.pipeline import FrameResult, GatePipeline, RunSummary
+from gatewatch.vision.runner import build_flag_stages, build_plate_stage, build_sinks, check_lanes
+from gatewatch.vision.sources import Frame, FrameSource, Prefetcher, open_source
+
+log = logging.getLogger(__name__)
+
+ModelKey = tuple[str, tuple[str, ...] | str, int]  # resolved file, providers, threads
+
+
+@dataclass
+class CameraRun:
+    """One camera of a site run: its pipeline and where it stands (``running``, ``finished``, ``stalled``, ``failed``)."""
+
+    config: CameraConfig
+    summary: RunSummary
+    state: str = "running"
+    reason: str = ""  # why it stalled or failed
+    source: FrameSource | None = None
+    reader: Prefetcher | None = None
+    pipeline: GatePipeline | None = None
+    detector: YoloDetector | None = None
+    model_key: ModelKey | None = None
+    sink: FanoutSink | None = None
+    writer: AnnotatedVideo | None = None
+    last: Frame | None = None
+    last_frame_at: float = 0.0  # time.monotonic() of its latest frame (or of the start)
+    started: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return f"{self.config.gate}/{self.config.camera}"
+
+
+@dataclass
+class SiteSummary:
+    """Per-camera summaries and the site's totals."""
+
+    cameras: list[CameraRun] = field(default_factory=list)
+    seconds: float = 0.0
+    batches: int = 0  # detector calls (a batch of one frame counts too)
+    batched_frames: int = 0  # frames those calls detected
+    rounds: int = 0  # loop rounds that processed frames (one frame per camera at most)
+    peak_rss_mb: float = 0.0
+    models: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def frames(self) -> int:
+        return sum(c.summary.frames for c in self.cameras)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def mean_batch(self) -> float:
+        return self.batched_frames / self.batches if self.batches else 0.0
+
+    @property
+    def failed(self) -> list[CameraRun]:
+        """Cameras that failed or stalled."""
+        return [c for c in self.cameras if c.state in ("failed", "stalled")]
+
+    def format_table(self) -> str:
+        """Each camera's table (with its state when it did not finish), then the site line."""
+        out: list[str] = []
+        for camera in self.cameras:
+            out.append(camera.summary.format_table())
+            if camera.state != "finished":
+                out.append(f"camera {camera.state}: {camera.reason}")
+            out.append("")
+        out.append(
+            f"site: {len(self.cameras)} cameras ({len(self.failed)} failed or stalled), frames {self.frames} in "
+            f"{self.seconds:.1f} s: {self.fps:.1f} FPS, {self.frames / max(self.rounds, 1):.2f} frames per round, "
+            f"{self.batches} detector calls, mean batch {self.mean_batch:.2f}, peak RSS {self.peak_rss_mb:.0f} MB"
+        )
+        return "\n".join(out)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB: ``VmHWM`` where Linux has it (``ru_maxrss`` of a child
+    started by fork + exec can carry its parent's peak), else ``ru_maxrss``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def model_key(config: CameraConfig) -> ModelKey:
+    """What makes two cameras' detector sessions the same: the resolved file and the session settings."""
+    path = resolve_model(config.model.name, download=config.model.download)
+    providers = (
+        config.model.providers if isinstance(config.model.providers, str) else tuple(config.model.providers)
+    )
+    return (str(Path(path).resolve()), providers, config.model.threads)
+
+
+class SiteRunner:
+    """Runs several cameras; build with the camera configs, then ``run()`` once."""
+
+    def __init__(
+        self,
+        cameras: Sequence[CameraConfig],
+        batch: BatchConfig | None = None,
+        stall_s: float = 5.0,
+        max_frames: int | None = None,
+        progress_every_s: float = 5.0,
+        source_opener: Callable[[CameraConfig], FrameSource] | None = None,
+        on_frame: Callable[[CameraRun, FrameResult], None] | None = None,
+    ) -> None:
+        self.on_frame = on_frame  # called after each camera's frame (benchmarks measure lag here)
+        self.batch = batch or BatchConfig()
+        self.stall_s = stall_s
+        self.max_frames = max_frames
+        self.progress_every_s = progress_every_s
+        self.open_source = source_opener or (lambda config: open_source(config.source))
+        self.models: dict[ModelKey, OnnxModel] = {}
+        self.summary = SiteSummary(cameras=[CameraRun(c, RunSummary(c.gate, c.camera)) for c in cameras])
+        self.frame_ready = threading.Event()
+        self.stopping = threading.Event()
+
+    # -- setup -------------------------------------------------------------------------------------
+
+    def _model(self, config: CameraConfig) -> tuple[OnnxModel, ModelKey]:
+        key = model_key(config)
+        if key not in self.models:
+            self.models[key] = OnnxModel(
+                key[0], providers=config.model.providers, threads=config.model.threads
+            )
+        return self.models[key], key
+
+    def _open(self, camera: CameraRun) -> None:
+        """Source, shared model, detector, stages, sinks and pipeline of one camera."""
+        config = camera.config
+        camera.source = source = self.open_source(config)
+        check_lanes(config, source)
+        model, camera.model_key = self._model(config)
+        camera.detector = detector = YoloDetector(
+            model,
+            classes=config.detect.classes,
+            confidence=config.detect.confidence,
+            iou=config.detect.iou,
+            agnostic_nms=config.detect.agnostic_nms,
+        )
+        plate = build_plate_stage(config)
+        flag_stages = build_flag_stages(config, source.fps, source.size, reads_plates=plate is not None)
+        camera.sink = FanoutSink(build_sinks(config))
+        camera.pipeline = pipeline = GatePipeline(
+            config,
+            detector,
+            camera.sink,
+            fps=source.fps,
+            plates=plate[0] if plate else None,
+            plate_wait_s=plate[1] if plate else 2.0,
+            flag_stages=flag_stages,
+        )
+        if config.output.annotate:
+            camera.writer = pipeline._annotated_video(config.output.annotate, source)
+        camera.reader = Prefetcher(source, notify=self.frame_ready)
+
+    # -- the loop ----------------------------------------------------------------------------------
+
+    def run(self) -> SiteSummary:
+        """Run every camera until its source ends, it fails or stalls, or a signal stops the site."""
+        start = time.perf_counter()
+        for camera in self.summary.cameras:
+            try:
+                self._open(camera)
+            except Exception as exc:  # this camera only: a bad path, a dead stream, lines off its frame
+                self._leave(camera, "failed", f"could not start: {exc}")
+        for camera in self._running():
+            assert camera.reader is not None
+            camera.started = camera.last_frame_at = time.monotonic()
+            camera.reader.start()
+        last_log = time.perf_counter()
+        try:
+            with self._stop_on_signals():
+                while self._running() and not self.stopping.is_set():
+                    self.frame_ready.clear()
+                    ready = self._collect()
+                    if not ready:
+                        self.frame_ready.wait(0.05)
+                        continue
+                    self._process(ready)
+                    now = time.perf_counter()
+                    if now - last_log >= self.progress_every_s:
+                        last_log = now
+                        log.info(
+                            "site: %d frames, %.1f FPS, mean batch %.2f, cameras running %d",
+                            self.summary.frames,
+                            self.summary.frames / (now - start),
+                            self.summary.mean_batch,
+                            len(self._running()),
+                        )
+        finally:
+            for camera in self._running():
+                self._finish(camera, "finished")
+            self.summary.seconds = time.perf_counter() - start
+            self.summary.peak_rss_mb = peak_rss_mb()
+            self.summary.models = [m.describe() for m in self.models.values()]
+        return self.summary
+
+    def _running(self) -> list[CameraRun]:
+        return [c for c in self.summary.cameras if c.state == "running"]
+
+    def _collect(self) -> list[tuple[CameraRun, Frame]]:
+        """The next frame of every running camera that has one; ended, failed and stalled cameras leave."""
+        ready: list[tuple[CameraRun, Frame]] = []
+        now = time.monotonic()
+        for camera in self._running():
+            assert camera.reader is not None
+            try:
+                frame = camera.reader.poll()
+            except Exception as exc:  # the source raised on its reader thread: this camera only
+                self._leave(camera, "failed", f"source error: {exc}")
+                continue
+            if frame is not None:
+                camera.last_frame_at = now
+                ready.append((camera, frame))
+            elif camera.reader.ended:
+                self._finish(camera, "finished")
+            elif now - camera.last_frame_at > self.stall_s:
+                self._leave(camera, "stalled", f"no frame for {now - camera.last_frame_at:.1f} s")
+        wanted = len(self._running())
+        if ready and self.batch.wait_ms > 0 and len(ready) < wanted:
+            deadline = time.monotonic() + self.batch.wait_ms / 1000
+            waiting = [c for c in self._running() if all(c is not r for r, _ in ready)]
+            while waiting and time.monotonic() < deadline:
+                self.frame_ready.wait(max(0.0, deadline - time.monotonic()))
+                self.frame_ready.clear()
+                for camera in list(waiting):
+                    assert camera.reader is not None
+                    try:
+                        frame = camera.reader.poll()
+                    except Exception as exc:
+                        self._leave(camera, "failed", f"source error: {exc}")
+                        waiting.remove(camera)
+                        continue
+                    if frame is not None:
+                        camera.last_frame_at = time.monotonic()
+                        ready.append((camera, frame))
+                        waiting.remove(camera)
+        return ready
+
+    def _process(self, ready: list[tuple[CameraRun, Frame]]) -> None:
+        """Detect the frames that want it, batched per shared model; then complete each camera's frame."""
+        self.summary.rounds += 1
+        started: dict[int, float] = {}
+        wanted: dict[ModelKey, list[tuple[CameraRun, Frame]]] = {}
+        skipped: list[tuple[CameraRun, Frame]] = []
+        for camera, frame in ready:
+            assert camera.pipeline is not None and camera.model_key is not None
+            started[id(camera)] = time.perf_counter()
+            try:
+                detect = camera.pipeline.wants_detection(frame)
+            except Exception as exc:
+                self._leave(camera, "failed", f"pipeline error: {exc!r}")
+                continue
+            (wanted.setdefault(camera.model_key, []) if detect else skipped).append((camera, frame))
+        for group in wanted.values():
+            jobs = []
+            for camera, frame in group:
+                assert camera.pipeline is not None and camera.detector is not None
+                jobs.append((camera.detector, camera.pipeline.detection_input(frame.image)))
+            detections = predict_batch(jobs, self.batch.max_size)
+            size = self.batch.max_size if jobs[0][0].model.batch_dynamic else 1
+            self.summary.batches += -(-len(group) // size)  # inference calls predict_batch made
+            self.summary.batched_frames += len(group)
+            for (camera, frame), found in zip(group, detections, strict=True):
+                assert camera.pipeline is not None
+                self._complete(camera, frame, camera.pipeline.to_frame(found), started[id(camera)])
+        for camera, frame in skipped:
+            self._complete(camera, frame, None, started[id(camera)])
+
+    def _complete(
+        self, camera: CameraRun, frame: Frame, detections: sv.Detections | None, start: float
+    ) -> None:
+        assert camera.pipeline is not None
+        try:
+            result: FrameResult = camera.pipeline.complete(frame, detections, start)
+        except Exception as exc:
+            self._leave(camera, "failed", f"pipeline error: {exc!r}")
+            return
+        camera.last = frame
+        camera.pipeline.record(camera.summary, result)
+        if camera.writer is not None:
+            camera.writer.write(frame, result.tracks, result.counted)
+        if self.on_frame is not None:
+            self.on_frame(camera, result)
+        if self.max_frames is not None and camera.summary.frames >= self.max_frames:
+            self._finish(camera, "finished")
+
+    # -- leaving -----------------------------------------------------------------------------------
+
+    def _leave(self, camera: CameraRun, state: str, reason: str) -> None:
+        log.error("camera %s %s: %s; the other cameras go on", camera.name, state, reason)
+        self._finish(camera, state, reason)
+
+    def _finish(self, camera: CameraRun, state: str, reason: str = "") -> None:
+        """Stop the camera's reader, end its pipeline (open flags, waiting crossings), flush and close its sinks."""
+        camera.state, camera.reason = state, reason
+        reader, source = camera.reader, camera.source
+        if reader is not None:
+            # A stalled source may be stuck inside its decoder: wait briefly, never release it under the thread.
+            reader.close(timeout_s=1.0 if state == "stalled" else 30.0)
+        try:
+            if camera.pipeline is not None and reader is not None and source is not None:
+                camera.pipeline.close_summary(camera.summary, camera.last, source, reader)
+        except Exception as exc:
+            log.error("camera %s: ending its pipeline failed: %r", camera.name, exc)
+        finally:
+            if camera.writer is not None:
+                camera.writer.close()
+            if camera.sink is not None:
+                camera.sink.close()
+            if source is not None and not (reader is not None and reader.reading):
+                source.close()
+            if camera.started:
+                camera.summary.seconds = time.monotonic() - camera.started
+            if camera.detector is not None:
+                camera.summary.model = camera.detector.model.describe()
+
+    @contextmanager
+    def _stop_on_signals(self) -> Iterator[None]:
+        """SIGTERM / SIGINT: every source stops, the loop ends, every camera finishes cleanly."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, _frame: object) -> None:
+            log.warning("received %s: finishing every camera and shutting down", signal.Signals(signum).name)
+            self.stopping.set()
+            for camera in self._running():
+                if camera.source is not None:
+                    camera.source.stop()
+
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+
+def run_site(
+    cameras: Sequence[CameraConfig],
+    batch: BatchConfig | None = None,
+    stall_s: float = 5.0,
+    max_frames: int | None = None,
+    progress_every_s: float = 5.0,
+    source_opener: Callable[[CameraConfig], FrameSource] | None = None,
+) -> SiteSummary:
+    """Run ``cameras`` in this process with one shared detector session per model; see the module docstring."""
+    return SiteRunner(cameras, batch, stall_s, max_frames, progress_every_s, source_opener).run()
