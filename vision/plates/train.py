@@ -328,7 +328,7 @@ def train(settings: TrainSettings, progress: Callable[[str], None] = print) -> T
 def write_model_card(path: Path, settings: TrainSettings, result: TrainResult) -> None:
     """The model card: data, settings, seed, command, training figures (benchmark figures are added after)."""
     last = result.history[-1] if result.history else {}
-    command = (f"nice -n 10 gatewatch plates train --out {settings.out} --seed {settings.seed} --steps {settings.steps} "
+    command = (f"gatewatch plates train --out {settings.out} --seed {settings.seed} --steps {settings.steps} "
                f"--minutes {settings.minutes:g} --batch {settings.batch}" + (" --real-dev" if settings.real_dev else ""))
     text = f"""# gatewatch plate line recogniser (`own` reader)
 
