@@ -24,8 +24,8 @@ Usage::
     python benchmarks/plates.py --limit 0 --out benchmarks/results/plates.md   # every reader, all plates
     python benchmarks/plates.py --limit 0 --split test --sets vn cn --readers rapidocr auto fastplate fused \
         --out benchmarks/results/plates_fusion.md         # the VN second opinion, held-out half
-    python benchmarks/plates.py --limit 0 --split test --sets vn cn --readers auto fastplate fused own \
-        --out benchmarks/results/plates_own.md             # gatewatch's own recogniser beside them
+    python benchmarks/plates.py --limit 0 --split test --sets vn cn --readers rapidocr auto fastplate own fused \
+        fused_own --out benchmarks/results/plates_own.md  # gatewatch's own recogniser, alone and as a third opinion
 """
 
 from __future__ import annotations
@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         sample += (f"; Vietnamese and Chinese sets: the {args.split} part by plate text, VN labels the audit marks wrong "
                    "left out")
     text = "\n".join([
-        "# Plate reading benchmark" + (f" ({args.split} half of the VN plates)" if args.split != "all" else ""), "",
+        "# Plate reading benchmark" + (f" ({args.split} part of the VN and CN plates)" if args.split != "all" else ""), "",
         f"Made {date.today().isoformat()} with `{command.strip()}` ({sample}), one CPU thread per model, "
         f"on a {os.cpu_count()}-core CPU; 1-minute load average {load_start:.2f} at the start, "
         f"{os.getloadavg()[0]:.2f} at the end (the benchmark itself keeps one core busy; more means other jobs shared the CPU and slowed the timings).", "",
