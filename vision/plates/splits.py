@@ -8,7 +8,7 @@ half kept out of training the ``own`` recogniser, to validate it and choose fusi
 Example::
 
     >>> plate_split("51F12345"), dev_check("51F12345")
-    ('test', False)
+    ('dev', False)
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from gatewatch.vision.plates.third_opinion import Read, fits, own_read, read_of, third_opinion
@@ -53,9 +54,8 @@ def test_no_fused_read_at_all() -> None:
 
 def test_reads_from_reader_output() -> None:
     assert read_of(["59-L2", "149.99"]).text == "59L214999"
-    assert read_of(["59-L2"], [0.5] * 5).probs == ()  # probabilities of the raw line do not fit the cleaned text
-    import numpy as np
-
+    # probabilities of the raw line do not fit the cleaned text
+    assert read_of(["59-L2"], [0.5] * 5).probs == ()
     own = own_read([("59L2", np.array([0.9, 0.8, 0.7, 0.6])), ("14999", np.full(5, 0.5))])
     assert own.text == "59L214999" and own.prob(2) == pytest.approx(0.7)
     cn = Read("皖A08V01", (0.4, 0.9, 0.8, 0.7, 0.6, 0.5, 0.3))
