@@ -10,10 +10,11 @@ format fitting (``normalise``; a rejected read counts as a miss); ``raw`` is the
 without the format step. openalpr plates fit no VN/CN format, so only ``raw`` counts there.
 Readers run on one thread (ONNX Runtime intra-op threads = 1; torch threads = 1).
 
-``--split dev|test`` keeps half of the Vietnamese plates, split by plate text (a stable hash of
-the label, so the crops of one plate stay together), and leaves out the crops whose label the
-audit (``ground_truth/vn_label_audit.csv``) marks wrong; rules and weights of the fused reader
-were chosen on ``dev``, its figures are reported on ``test``. ``all`` (default) keeps every
+``--split dev|test`` keeps half of the Vietnamese and of the Chinese plates, split by plate text (a
+stable hash of the label, so the crops of one plate stay together; ``vision/plates/splits.py``),
+and leaves out the Vietnamese crops whose label the audit (``ground_truth/vn_label_audit.csv``)
+marks wrong; rules and weights of the fused readers were chosen on ``dev`` (``fused_own``: on
+``devcheck``, the dev quarter the ``own`` model was not trained on), figures are reported on ``test``. ``all`` (default) keeps every
 plate and every label as given. ``exact % (label fits)`` counts only labels that fit a VN/CN
 format as they are (a label like ``6117`` or ``47C1`` cannot be right).
 
@@ -23,15 +24,14 @@ Usage::
     python benchmarks/plates.py --limit 0 --out benchmarks/results/plates.md   # every reader, all plates
     python benchmarks/plates.py --limit 0 --split test --sets vn cn --readers rapidocr auto fastplate fused \
         --out benchmarks/results/plates_fusion.md         # the VN second opinion, held-out half
-    python benchmarks/plates.py --limit 0 --split test --sets vn cn --readers auto fastplate fused own \
-        --out benchmarks/results/plates_own.md             # gatewatch's own recogniser beside them
+    python benchmarks/plates.py --limit 0 --split test --sets vn cn --readers rapidocr auto fastplate own fused \
+        fused_own --out benchmarks/results/plates_own.md  # gatewatch's own recogniser, alone and as a third opinion
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import os
 import random
 import sys
@@ -46,7 +46,7 @@ import numpy as np
 from gatewatch.assets import asset_dir
 from gatewatch.models.onnx import OnnxModel
 from gatewatch.vision.plates import PlateDetector, build_reader, normalise, plate_model_path
-from gatewatch.vision.plates.config import FastPlateReaderConfig, FusedReaderConfig
+from gatewatch.vision.plates.config import FastPlateReaderConfig, FusedOwnReaderConfig, FusedReaderConfig
 from gatewatch.vision.plates.formats import clean
 from gatewatch.vision.plates.own import OwnReaderConfig
 from gatewatch.vision.plates.readers import (
@@ -55,15 +55,13 @@ from gatewatch.vision.plates.readers import (
     LprnetReaderConfig,
     RapidOcrReaderConfig,
 )
+from gatewatch.vision.plates.splits import in_split, plate_split  # noqa: F401  (plate_split: re-exported)
 
 VN_SETS = {"vn_xemay (2-line moto)": "xemay", "vn_carlong (1-line car)": "CarLongPlate", "vn_ndata (square)": "ndata"}
 AUDIT = Path(__file__).resolve().parent / "ground_truth" / "vn_label_audit.csv"
 WRONG_LABEL = {"label_wrong", "both_wrong"}  # audit verdicts that say the shared label is not the plate
 
 
-def plate_split(text: str) -> str:
-    """``dev`` or ``test`` for a plate text: a stable hash, so every crop of one plate falls on one side."""
-    return "dev" if hashlib.sha1(text.encode("utf-8")).digest()[0] % 2 == 0 else "test"
 
 
 def audited_wrong_labels(path: Path = AUDIT) -> set[str]:
@@ -84,7 +82,8 @@ class Sample:
 def load_sets(root: Path, limit: int, seed: int, split: str = "all") -> dict[str, list[Sample]]:
     """Labelled samples per set; a seeded random subset of ``limit`` each when ``limit > 0``.
 
-    ``split`` ``dev`` / ``test``: the Vietnamese plates of that half, audited wrong labels left out.
+    ``split`` ``dev`` / ``test`` / ``devcheck`` (:mod:`gatewatch.vision.plates.splits`): the plates of that part,
+    by plate text (Vietnamese and Chinese), audited wrong VN labels left out.
     """
     sets: dict[str, list[Sample]] = {}
     vn = root / "vn_plate_crops_label_plate_number"
@@ -92,12 +91,13 @@ def load_sets(root: Path, limit: int, seed: int, split: str = "all") -> dict[str
         rows = list(csv.DictReader((vn / "gt_text.csv").read_text(encoding="utf-8").splitlines()))
         if split != "all":
             wrong = audited_wrong_labels()
-            rows = [r for r in rows if r["image"] not in wrong and plate_split(r["text_alnum"]) == split]
+            rows = [r for r in rows if r["image"] not in wrong and in_split(r["text_alnum"], split)]
         for name, subset in VN_SETS.items():
             sets[name] = [Sample(vn / r["image"], r["text_alnum"]) for r in rows if r["subset"] == subset]
     cn = root / "cn_lprnet_test_crops"
     if (cn / "gt_text.csv").is_file():
         rows = list(csv.DictReader((cn / "gt_text.csv").read_text(encoding="utf-8").splitlines()))
+        rows = [r for r in rows if in_split(r["plate_text"], split)]
         sets["cn_crops (blue, 94x24)"] = [Sample(cn / r["image"], r["plate_text"]) for r in rows]
     for country in ("us", "br"):
         folder = root / "openalpr_benchmarks_endtoend" / country
@@ -203,6 +203,7 @@ READER_CONFIGS = {
     "fastplate": lambda: FastPlateReaderConfig(threads=1),
     "fused": lambda: FusedReaderConfig(threads=1),
     "own": lambda: OwnReaderConfig(threads=1),
+    "fused_own": lambda: FusedOwnReaderConfig(threads=1),
 }
 
 NOTES = {
@@ -218,12 +219,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=100, help="plates per set (seeded random sample); 0 = all")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample")
     parser.add_argument("--readers", nargs="+", default=["auto", "auto-fp32", "rapidocr", "rapidocr-fp32", "lprnet", "easyocr"], choices=sorted(READER_CONFIGS))
-    parser.add_argument("--split", choices=("dev", "test", "all"), default="all",
-                        help="VN plates: half by plate text, audited wrong labels left out (dev/test), or all as given")
+    parser.add_argument("--split", choices=("dev", "test", "devcheck", "all"), default="all",
+                        help="VN and CN plates: half by plate text (dev/test; devcheck: the dev quarter the own "
+                        "model was not trained on), audited wrong VN labels left out, or all as given")
     parser.add_argument("--sets", nargs="+", default=None,
                         help="only sets whose name starts with one of these (vn, cn, openalpr)")
     parser.add_argument("--shrink-to", type=int, default=0, metavar="PX",
                         help="scale each crop down to this many pixels high first (far plates; 0 = as stored)")
+    parser.add_argument("--min-own-prob", type=float, default=None,
+                        help="fused_own: override the config's min_own_prob (to choose it on --split devcheck)")
     parser.add_argument("--out", type=Path, default=None, help="write the markdown table here")
     args = parser.parse_args(argv)
 
@@ -242,7 +246,10 @@ def main(argv: list[str] | None = None) -> int:
               "| plates/s | plates/s (CPU time) | ms/plate | plate det ms | det recall % (IoU≥0.5) | note |")
     lines = [header, "|" + "---|" * 13]
     for reader_name in args.readers:
-        reader = build_reader(READER_CONFIGS[reader_name]())
+        config = READER_CONFIGS[reader_name]()
+        if args.min_own_prob is not None and isinstance(config, FusedOwnReaderConfig):
+            config = config.model_copy(update={"min_own_prob": args.min_own_prob})
+        reader = build_reader(config)
         for set_name, samples in sets.items():
             r = run_set(reader, samples, detector if set_name.startswith("openalpr") else None, args.shrink_to)
             det = f"{r['det_ms']:.1f} | {r['det_recall']:.1f}" if set_name.startswith("openalpr") else "– | –"
@@ -259,9 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.shrink_to > 0:
         sample += f"; every crop scaled down to {args.shrink_to} px high first (aspect kept), as a far plate"
     if args.split != "all":
-        sample += (f"; Vietnamese sets: the {args.split} half by plate text, labels the audit marks wrong left out")
+        sample += (f"; Vietnamese and Chinese sets: the {args.split} part by plate text, VN labels the audit marks wrong "
+                   "left out")
     text = "\n".join([
-        "# Plate reading benchmark" + (f" ({args.split} half of the VN plates)" if args.split != "all" else ""), "",
+        "# Plate reading benchmark" + (f" ({args.split} part of the VN and CN plates)" if args.split != "all" else ""), "",
         f"Made {date.today().isoformat()} with `{command.strip()}` ({sample}), one CPU thread per model, "
         f"on a {os.cpu_count()}-core CPU; 1-minute load average {load_start:.2f} at the start, "
         f"{os.getloadavg()[0]:.2f} at the end (the benchmark itself keeps one core busy; more means other jobs shared the CPU and slowed the timings).", "",
@@ -286,8 +294,11 @@ def main(argv: list[str] | None = None) -> int:
         "them. Its weights were chosen on `--split dev` (VN plates whose hashed label falls in the dev half); "
         "`--split test` is the other half, never used to choose anything.", "",
         "`own` = gatewatch's own line recogniser (`vision/plates/weights/MODEL_CARD.md`): a small CTC model trained here "
-        "(`gatewatch plates train`) on synthetic VN/CN plates and the dev half of the VN crops only (no held-out VN plate, "
-        "no Chinese crop); lines split as for PP-OCR.", "",
+        "(`gatewatch plates train`) on synthetic VN/CN plates and three quarters of the dev half of the VN and CN crops "
+        "(no held-out `test` plate, no `devcheck` plate); lines split as for PP-OCR.", "",
+        "`fused_own` = `fused` with `own` as a third opinion (`vision/plates/third_opinion.py`): an own character "
+        "replaces the fused one only where one of the two readers `fused` was made from read it too, and the result "
+        "fits a plate format; rule and `min_own_prob` chosen on `--split devcheck`.", "",
         "plates/s (CPU time) divides by the CPU time this process spent in the reader (one thread per model), "
         "which other jobs on a shared machine slow less than the wall clock.", "",
         "`auto` and `rapidocr` run the INT8 recogniser (default `precision: int8`, calibrated on synthetic plate lines, not on these sets); `auto-fp32` and `rapidocr-fp32` are the same readers in fp32, measured in the same run.", "",

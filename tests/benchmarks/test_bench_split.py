@@ -58,4 +58,11 @@ def test_load_sets_split(bench, plates_dir: Path) -> None:
         assert not dev_texts & test_texts, name  # no plate on both sides
         kept = {s.image for s in dev[name]} | {s.image for s in test[name]}
         assert kept == {s.image for s in every[name]} - wrong, name
-    assert dev["cn_crops (blue, 94x24)"] == every["cn_crops (blue, 94x24)"]  # the split is for VN plates only
+    cn = "cn_crops (blue, 94x24)"  # Chinese crops: split by plate text too (no audit there)
+    assert not {s.text for s in dev[cn]} & {s.text for s in test[cn]}
+    assert sorted(map(str, [s.image for s in dev[cn]] + [s.image for s in test[cn]])) == sorted(str(s.image) for s in every[cn])
+    assert len(dev[cn]) == 249 and len(test[cn]) == 232
+    check = bench.load_sets(plates_dir, 0, 0, "devcheck")  # the dev quarter the own model was not trained on
+    for name in (*bench.VN_SETS, cn):
+        assert {s.image for s in check[name]} <= {s.image for s in dev[name]}, name
+        assert 0 < len(check[name]) < len(dev[name]) / 2, name

@@ -125,9 +125,20 @@ class OwnReaderConfig(_ReaderConfigBase):
     providers: str = Field("cpu", description="ONNX Runtime providers: auto, cpu, cuda, openvino, tensorrt.")
 
 
+class FusedOwnReaderConfig(FusedReaderConfig):
+    """``fused`` with gatewatch's own recogniser as a third opinion (``third_opinion.py``)."""
+
+    type: Literal["fused_own"] = "fused_own"  # type: ignore[assignment]  # the subclass's own discriminator value
+    own_model_path: Path | None = Field(None, description="Own recogniser .onnx; default: the one committed beside own.py.")
+    own_frame_inset: FrameInset = OWN_FRAME_INSET
+    min_own_prob: float = Field(
+        0.0, ge=0.0, le=1.0, description="An own character below this probability has no say (chosen on the dev check)."
+    )
+
+
 ReaderConfig = Annotated[
     AutoReaderConfig | RapidOcrReaderConfig | LprnetReaderConfig | EasyOcrReaderConfig | FastPlateReaderConfig
-    | FusedReaderConfig | OwnReaderConfig,
+    | FusedReaderConfig | OwnReaderConfig | FusedOwnReaderConfig,
     Field(discriminator="type"),
 ]
 

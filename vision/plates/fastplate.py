@@ -140,8 +140,15 @@ class FusedReader:
 
     def read(self, crop: np.ndarray) -> PlateReading | None:
         """Read a plate crop ``(H, W, 3)`` BGR; ``None`` for an empty or unreadable crop."""
+        return self.read_with_sources(crop)[0]
+
+    def read_with_sources(self, crop: np.ndarray) -> tuple[PlateReading | None, list[tuple[str, np.ndarray]]]:
+        """The fused reading and the two reads it was made from (text, per-character probabilities):
+        PP-OCR's (lines joined) and the slot model's, or RapidOCR's and LPRNet's on a Chinese crop;
+        the list is empty when only one reader read the crop."""
+        sources: list[tuple[str, np.ndarray]] = []
         if not _usable(crop):
-            return None
+            return None, sources
         cfg = self.config
         lines = split_lines(inset(crop, cfg.frame_inset), cfg.two_line_max_aspect)
         step_probs = self.auto.rapid.recognizer.probabilities(lines)
@@ -150,22 +157,24 @@ class FusedReader:
         single = len(lines) == 1 and cfg.cn_min_aspect <= aspect <= cfg.cn_max_aspect
         route = self.auto.route(crop, len(lines), [t for t, _ in texts])
         if single and route == "CN":  # exactly as auto: LPRNet fused in
-            return self.auto.read_cn(crop, texts[0], step_probs[0])
+            return self.auto.read_cn(crop, texts[0], step_probs[0], sources), sources
         if route == "CN":  # Chinese two-line: auto's read
-            return _reading(texts, cfg.min_confidence)
+            return _reading(texts, cfg.min_confidence), sources
         texts = [drop_cjk(t, p) for t, p in texts]
         slot = self.slots.recognise([inset(crop, cfg.fastplate_inset)])[0]
+        sources += [("".join(t for t, _ in texts), np.concatenate([p for _, p in texts]) if texts else np.zeros(0)),
+                    (slot.text, slot.probs)]
         fused = fuse_vn([(t, p.tolist()) for t, p in texts], slot, self.weights)
         if fused is None:
-            return _reading(texts, cfg.min_confidence)
+            return _reading(texts, cfg.min_confidence), sources
         self.fused_reads += 1
         if fused.confidence < cfg.min_confidence:
-            return None
+            return None, sources
         parts, start = [], 0
         for line in fused.lines:
             parts.append(float(np.mean(fused.probs[start : start + len(line)])))
             start += len(line)
-        return PlateReading(fused.lines, fused.confidence, tuple(parts))
+        return PlateReading(fused.lines, fused.confidence, tuple(parts)), sources
 
 
 READERS.update({"fastplate": FastPlateReader, "fused": FusedReader})

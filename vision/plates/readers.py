@@ -222,11 +222,17 @@ class AutoReader:
         """Whether a single-line crop read as ``text`` goes down the Chinese path."""
         return self.route(crop, 1, [text]) == "CN"
 
-    def read_cn(self, crop: np.ndarray, rapid: tuple[str, np.ndarray], rapid_probs: np.ndarray) -> PlateReading | None:
-        """A one-line crop routed Chinese: RapidOCR's read (``rapid``, its step probabilities) fused with LPRNet's."""
+    def read_cn(self, crop: np.ndarray, rapid: tuple[str, np.ndarray], rapid_probs: np.ndarray,
+                sources: list[tuple[str, np.ndarray]] | None = None) -> PlateReading | None:
+        """A one-line crop routed Chinese: RapidOCR's read (``rapid``, its step probabilities) fused with LPRNet's.
+
+        ``sources``, when given, receives the two reads fused (RapidOCR's, LPRNet's).
+        """
         self.lprnet_reads += 1
         logits = self.lprnet.logits(crop)
         lpr = ctc_decode(logits)
+        if sources is not None:
+            sources += [rapid, lpr]
         fused = fuse_cn(rapid, lpr)
         reading = _reading([fused if fused is not None else rapid], self.config.min_confidence)
         if reading is None:
@@ -293,7 +299,7 @@ READERS: dict[str, type[Any]] = {
     "easyocr": EasyOcrReader,
 }
 # readers in other modules, which add themselves to READERS when imported (they build on the ones above)
-LATER_READERS = {"fastplate": "fastplate", "fused": "fastplate", "own": "own"}
+LATER_READERS = {"fastplate": "fastplate", "fused": "fastplate", "own": "own", "fused_own": "fused_own"}
 
 
 def build_reader(config: ReaderConfig) -> PlateReader:
