@@ -68,10 +68,21 @@ def deskew(crop: np.ndarray, min_deg: float = MIN_SKEW_DEG) -> np.ndarray:
     return _rotate(crop, angle)
 
 
-def plate_crop(image: np.ndarray, xyxy: np.ndarray, margin: float, deskew_plate: bool) -> np.ndarray:
-    """The plate in ``image`` at ``xyxy`` grown by ``margin`` per side, deskewed when asked."""
-    crop = crop_box(image, xyxy, margin)
+def upscale(crop: np.ndarray, min_height: int) -> np.ndarray:
+    """``crop`` enlarged (bicubic, aspect kept) to ``min_height`` px high when it is lower; else itself."""
+    h, w = crop.shape[:2]
+    if min_height <= 0 or h == 0 or h >= min_height:
+        return crop
+    return cv2.resize(crop, (max(1, round(w * min_height / h)), min_height), interpolation=cv2.INTER_CUBIC)
+
+
+def plate_crop(
+    image: np.ndarray, xyxy: np.ndarray, margin: float, deskew_plate: bool, min_height: int = 0
+) -> np.ndarray:
+    """The plate in ``image`` at ``xyxy`` grown by ``margin`` per side, enlarged to ``min_height`` px high
+    when lower (0: never), then deskewed when asked."""
+    crop = upscale(crop_box(image, xyxy, margin), min_height)
     return deskew(crop) if deskew_plate and crop.size else crop
 
 
-__all__ = ["MIN_SKEW_DEG", "deskew", "plate_crop", "skew_angle"]
+__all__ = ["MIN_SKEW_DEG", "deskew", "plate_crop", "skew_angle", "upscale"]

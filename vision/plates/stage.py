@@ -173,8 +173,12 @@ class PlateStage:
         if not readable:
             self.too_small_total += 1
             return
-        crops = [plate_crop(vehicle, b.xyxy, cfg.plate_margin, cfg.deskew) for b in readable]
-        qualities = [plate_quality(c, b.confidence, cfg.min_plate_width_px) for c, b in zip(crops, readable, strict=True)]
+        # quality from the crop as detected: enlarging or turning it adds no detail
+        qualities = [
+            plate_quality(crop_box(vehicle, b.xyxy, cfg.plate_margin), b.confidence, cfg.min_plate_width_px)
+            for b in readable
+        ]
+        crops = [plate_crop(vehicle, b.xyxy, cfg.plate_margin, cfg.deskew, cfg.upscale_plate_to_px) for b in readable]
         gate = cfg.quality_ratio * state.best_quality if len(state.vote) else -1.0
         tries = [(c, q, b) for c, q, b in zip(crops, qualities, readable, strict=True) if q >= gate]
         if not tries:

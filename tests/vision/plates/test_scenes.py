@@ -19,7 +19,7 @@ from gatewatch.errors import ModelError
 from gatewatch.models.onnx import OnnxModel
 from gatewatch.vision.plates import PlateDetector, PlatesConfig, PlateStage, build_reader
 from gatewatch.vision.plates.config import DEFAULT_PLATE_INPUT_SIZE
-from gatewatch.vision.plates.crops import deskew, plate_crop, skew_angle
+from gatewatch.vision.plates.crops import deskew, plate_crop, skew_angle, upscale
 from gatewatch.vision.plates.detector import plate_model_path, plate_onnx_name
 from gatewatch.vision.plates.formats import clean
 from gatewatch.vision.plates.readers import AutoReaderConfig
@@ -144,6 +144,17 @@ def test_deskew_levels_a_tilted_real_plate(plates_dir: Path, reader, tilt: float
     assert abs(skew_angle(tilted) - (own - tilt)) <= 2.0
     reading = reader.read(deskew(tilted))
     assert reading is not None and clean(reading.text_raw) == "51F44614"
+
+
+def test_small_plate_is_enlarged_to_the_configured_height(plates_dir: Path) -> None:
+    """A real plate scaled down to 22 px high (a far plate) is enlarged to 32 px, aspect kept; larger ones are not."""
+    crop = shared_image(plates_dir, VN_CAR)
+    far = cv2.resize(crop, (104, 22), interpolation=cv2.INTER_AREA)
+    enlarged = upscale(far, PlatesConfig().upscale_plate_to_px)
+    assert enlarged.shape[:2] == (32, round(104 * 32 / 22))
+    assert upscale(crop, 32) is crop and upscale(far, 0) is far
+    box = np.array([0, 0, far.shape[1], far.shape[0]], np.float32)
+    assert plate_crop(far, box, 0.0, False, 32).shape[:2] == (32, 151)
 
 
 def _two_plate_car(plates_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
