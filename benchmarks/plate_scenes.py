@@ -50,6 +50,8 @@ VN_SCENES = HERE / "ground_truth" / "vn_scenes.csv"
 SMALL_PLATE_PX = 80
 SIZES = (320, 384, 416, 480, 512, 640)
 MARGINS = (0.0, 0.04, 0.08, 0.12, 0.2)
+UPSCALE = (0, 32, 48, 64)
+SHRUNK_PLATE_PX = 50
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,37 @@ def detect_all(
     return out
 
 
+def small_plate_sets(
+    sets: dict[str, list[Photo]], images: dict[str, list[np.ndarray]], detector: PlateDetector
+) -> dict[str, tuple[list[Photo], list[tuple[np.ndarray, np.ndarray | None]]]]:
+    """Small plates: the br photos scaled down so the plate is ``SHRUNK_PLATE_PX`` wide (choosing), and the
+    us photos whose plate is under ``SMALL_PLATE_PX`` wide as they are (reported); with the detector's best box."""
+    out: dict[str, tuple[list[Photo], list[tuple[np.ndarray, np.ndarray | None]]]] = {}
+    for name, photos in sets.items():
+        if name.startswith("openalpr_br"):
+            picked = []
+            for p, im in zip(photos, images[name], strict=True):
+                scale = min(1.0, SHRUNK_PLATE_PX / float(p.box[2] - p.box[0]))
+                small = cv2.resize(im, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+                picked.append((Photo(p.image, p.text, p.box * scale), small))
+            label = f"openalpr_br shrunk, plate {SHRUNK_PLATE_PX} px wide (choosing)"
+        elif name.startswith("openalpr_us"):
+            picked = [
+                (p, im)
+                for p, im in zip(photos, images[name], strict=True)
+                if p.box[2] - p.box[0] < SMALL_PLATE_PX
+            ]
+            label = f"openalpr_us, plates < {SMALL_PLATE_PX} px (reported)"
+        else:
+            continue
+        boxes = [detector.best(im) for _, im in picked]
+        out[label] = (
+            [p for p, _ in picked],
+            [(im, b.xyxy if b else None) for (_, im), b in zip(picked, boxes, strict=True)],
+        )
+    return out
+
+
 def read_exact(reader, photo: Photo, crop: np.ndarray) -> bool:
     """Whether the read of ``crop`` is exactly the photo's plate (VN: format-fitted; openalpr: raw text)."""
     if crop.size == 0:
@@ -161,6 +194,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--margins", type=float, nargs="+", default=list(MARGINS), help="plate crop margins tried"
     )
+    parser.add_argument(
+        "--upscale",
+        type=int,
+        nargs="*",
+        default=list(UPSCALE),
+        help="small plates: crop heights to enlarge to (0 = off); none = skip this table",
+    )
     parser.add_argument("--limit", type=int, default=0, help="photos per set (seeded sample); 0 = all")
     parser.add_argument("--quick", action="store_true", help="sizes 320 416 640, 30 photos a set")
     parser.add_argument("--out", type=Path, default=None, help="write the markdown tables here")
@@ -185,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     load_start = os.getloadavg()[0]
     reader = build_reader(AutoReaderConfig(threads=1))
     defaults = PlatesConfig()
-    margin0, deskew0 = defaults.plate_margin, defaults.deskew
+    margin0, deskew0, upscale0 = defaults.plate_margin, defaults.deskew, defaults.upscale_plate_to_px
 
     size_rows = [
         "| set | input px | n | det recall % | small-plate recall % (n) | exact read % | det ms/photo median | mean |",
@@ -204,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             hits = [b is not None and found(p, b) for p, b in zip(photos, boxes, strict=True)]
             small = [h for p, h in zip(photos, hits, strict=True) if p.box[2] - p.box[0] < SMALL_PLATE_PX]
             exact = sum(
-                b is not None and read_exact(reader, p, plate_crop(im, b, margin0, deskew0))
+                b is not None and read_exact(reader, p, plate_crop(im, b, margin0, deskew0, upscale0))
                 for p, b, im in zip(photos, boxes, images[name], strict=True)
             )
             row = (
@@ -225,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
                 for p, b, im in zip(photos, boxes, images[name], strict=True):
                     if b is None:
                         continue
-                    crop = plate_crop(im, b, margin, deskew_on)
+                    crop = plate_crop(im, b, margin, deskew_on, upscale0)
                     rotated += deskew_on and abs(skew_angle(plate_crop(im, b, margin, False))) >= MIN_SKEW_DEG
                     exact += read_exact(reader, p, crop)
                 row = (
@@ -235,12 +275,25 @@ def main(argv: list[str] | None = None) -> int:
                 crop_rows.append(row)
                 print(row, flush=True)
 
+    upscale_rows = ["| set | upscale to px high | n | exact read % |", "|---|---|---|---|"]
+    if args.upscale:
+        small_sets = small_plate_sets(sets, images, detectors[chosen])
+        for name, (photos, crops_at) in small_sets.items():
+            for height in args.upscale:
+                exact = sum(
+                    b is not None and read_exact(reader, p, plate_crop(im, b, margin0, deskew0, height))
+                    for p, (im, b) in zip(photos, crops_at, strict=True)
+                )
+                row = f"| {name} | {height or 'off'} | {len(photos)} | {pct(exact, len(photos))} |"
+                upscale_rows.append(row)
+                print(row, flush=True)
+
     vn_name = next((k for k in sets if k.startswith("vn_scenes")), None)
     vn_rows = ["| photo | plate (by eye) | found | read (fitted; raw) | exact |", "|---|---|---|---|---|"]
     for p, b, im in zip(
         sets.get(vn_name, []), boxes_at[chosen].get(vn_name, []), images.get(vn_name, []), strict=True
     ):
-        reading = reader.read(plate_crop(im, b, margin0, deskew0)) if b is not None else None
+        reading = reader.read(plate_crop(im, b, margin0, deskew0, upscale0)) if b is not None else None
         fitted = normalise(reading.lines, alternatives=reading.alternatives) if reading else None
         got = fitted.text if fitted else "–"
         raw = " ".join(reading.lines) if reading else "–"
@@ -259,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
             "Choosing set: `openalpr_br`; `openalpr_us` and `vn_scenes` took no part in any choice. "
             f"Small plate: labelled box narrower than {SMALL_PLATE_PX} px in the photo. Exact read: `auto` reader, "
-            f"plate crop margin {margin0}, deskew {deskew0} (the stage defaults; openalpr: raw text; VN: fitted to a VN format). VN found = the "
+            f"plate crop margin {margin0}, deskew {deskew0}, upscaled to {upscale0} px high when lower (the stage defaults; openalpr: raw text; VN: fitted to a VN format). VN found = the "
             "best box covers >= 90 % of the labelled characters.",
             "",
             *size_rows,
@@ -268,6 +321,19 @@ def main(argv: list[str] | None = None) -> int:
             "",
             *crop_rows,
             "",
+            *(
+                [
+                    f"Small plates at the {chosen} px detector: the crop enlarged (bicubic) to a height before reading "
+                    f"(margin {margin0}, deskew {deskew0}); the br photos scaled down so that the labelled plate is "
+                    f"{SHRUNK_PLATE_PX} px wide (choosing), the us photos whose plate is under {SMALL_PLATE_PX} px as "
+                    "they are (reported):",
+                    "",
+                    *upscale_rows,
+                    "",
+                ]
+                if args.upscale
+                else []
+            ),
             f"The Vietnamese photos one by one at the {chosen} px detector (margin {margin0}, deskew {deskew0}):",
             "",
             *vn_rows,
