@@ -20,6 +20,7 @@ PARTS = [  # file, section title
     ("plates_own.md", "Plate reading: gatewatch's own recogniser and `fused_own` beside the others, held-out half (`benchmarks/plates.py --split test`)"),
     ("plates_own_devcheck.md", "Plate reading: the own model as a third opinion, chosen on the dev-check quarter (`benchmarks/plates.py --split devcheck`)"),
     ("plates_own_small.md", "Plate reading: far plates, held-out crops shrunk to 30 px high (`benchmarks/plates.py --shrink-to 30`)"),
+    ("plate_scenes.md", "Plates in whole photos: detector input size, crop margin, deskew (`benchmarks/plate_scenes.py`)"),
     ("plates_audit.md", "Plate labels: audited sample of misses (`benchmarks/label_audit.py`)"),
     ("flags.md", "Empty-truck check (`benchmarks/empty_trucks.py`)"),
     ("api.md", "Gate API load (`benchmarks/api_load.py`)"),

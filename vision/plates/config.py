@@ -21,6 +21,8 @@ from pydantic import Field, field_validator, model_validator
 from gatewatch.strict import Strict
 from gatewatch.vision.plates.formats import CN_PROVINCES  # re and the plate key only: still light
 
+DEFAULT_PLATE_INPUT_SIZE = 480  # chosen on the openalpr br photos, reported on us (benchmarks/plate_scenes.py)
+
 FrameInset = Annotated[
     float,
     Field(
@@ -159,6 +161,29 @@ class PlatesConfig(Strict):
     detector_confidence: float = Field(0.3, ge=0.01, le=1.0, description="Minimum plate detector score.")
     detector_providers: str = Field("auto", description="ONNX Runtime providers for the plate detector.")
     detector_threads: int = Field(1, ge=0, le=64, description="Intra-op threads of the plate detector.")
+    detector_input_size: int = Field(
+        DEFAULT_PLATE_INPUT_SIZE, ge=160, le=1280,
+        description="Square input size (px, a multiple of 32) the plate detector runs at; each size is its own "
+        "ONNX export of the same checkpoint, in the cache. 480 (default, chosen on the openalpr br photos) kept "
+        "the 640 export's plate recall there in 0.57x its time (25 vs 44 ms a photo on one core); 640 is the checkpoint's native size. Only for "
+        "plate-yolov8n (a detector_model path runs at the size in its file).",
+    )
+    max_plates_per_vehicle: int = Field(
+        2, ge=1, le=4,
+        description="Plates read per vehicle crop (most confident first); the stage keeps the read that fits a "
+        "VN/CN format, the more confident one when several fit (a cross-border vehicle with two plates, a second "
+        "vehicle in the crop).",
+    )
+    upscale_plate_to_px: int = Field(
+        32, ge=0, le=256,
+        description="A plate crop lower than this is enlarged (bicubic, aspect kept) to it before reading (0: never). "
+        "32 read 2 more of 114 far plates (openalpr br photos shrunk to a 50 px plate) than none; a marginal gain.",
+    )
+    deskew: bool = Field(
+        True,
+        description="Turn a tilted plate level before reading (text skew by projection profile, applied at 3 deg "
+        "or more); on the openalpr br photos it read 2-4 more plates of 114 at every margin from 0.04 to 0.2.",
+    )
     export_if_missing: bool = Field(
         False, description="Export the plate detector from its .pt at start when no ONNX exists (needs torch)."
     )
@@ -170,7 +195,11 @@ class PlatesConfig(Strict):
     vehicle_margin: float = Field(0.05, ge=0.0, le=0.5, description="Vehicle crop grown by this fraction per side.")
     min_plate_width_px: int = Field(28, ge=8, le=2000, description="Plates narrower than this are not read.")
     min_plate_height_px: int = Field(10, ge=4, le=1000, description="Plates shorter than this are not read.")
-    plate_margin: float = Field(0.04, ge=0.0, le=0.5, description="Plate crop grown by this fraction per side.")
+    plate_margin: float = Field(
+        0.08, ge=0.0, le=0.5,
+        description="Plate crop grown by this fraction of the detected box per side (0.08 chosen on the openalpr br "
+        "photos among 0-0.2, with deskew on).",
+    )
     max_reads_per_track: int = Field(4, ge=1, le=50, description="OCR reads per vehicle at most.")
     max_detections_per_track: int = Field(12, ge=1, le=200, description="Plate detector runs per vehicle at most.")
     min_frame_gap: int = Field(2, ge=1, le=1000, description="Frames between two tries on the same vehicle.")
@@ -200,6 +229,13 @@ class PlatesConfig(Strict):
         if sum(prior.values()) > 0.99:
             raise ValueError("province_prior: the probabilities must sum to at most 0.99, leaving some for the other provinces")
         return prior
+
+    @field_validator("detector_input_size")
+    @classmethod
+    def _stride_multiple(cls, size: int) -> int:
+        if size % 32:
+            raise ValueError(f"detector_input_size: {size} is not a multiple of 32 (the detector's stride)")
+        return size
 
     @model_validator(mode="after")
     def _budgets(self) -> PlatesConfig:

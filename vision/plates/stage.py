@@ -38,10 +38,12 @@ from gatewatch.vision.plates.config import (
     PlatesConfig,
     RapidOcrReaderConfig,
 )
-from gatewatch.vision.plates.detector import PlateDetector, crop_box, plate_model_path
-from gatewatch.vision.plates.formats import normalise
+from gatewatch.vision.plates.crops import plate_crop
+from gatewatch.vision.plates.detector import PlateBox, PlateDetector, crop_box, plate_model_path
+from gatewatch.vision.plates.formats import PlateText, normalise
 from gatewatch.vision.plates.province import apply_province_prior
 from gatewatch.vision.plates.readers import PlateReader, build_reader
+from gatewatch.vision.plates.reading import PlateReading
 from gatewatch.vision.plates.voting import Candidate, PlateVote
 from gatewatch.vision.sources import Frame
 from gatewatch.vision.stages import PlateUpdate
@@ -100,7 +102,7 @@ class PlateStage:
             return
         if detector is None:
             path = (
-                plate_model_path(self.config.export_if_missing)
+                plate_model_path(self.config.export_if_missing, self.config.detector_input_size)
                 if self.config.detector_model == "plate-yolov8n"
                 else Path(self.config.detector_model)
             )
@@ -160,23 +162,28 @@ class PlateStage:
             return
         state.detections += 1
         self.detections_total += 1
-        box = detector.best(vehicle)
-        if box is None:
+        boxes = detector.boxes(vehicle, cfg.max_plates_per_vehicle)
+        if not boxes:
             return
         self.plates_found_total += 1
-        w, h = box.xyxy[2] - box.xyxy[0], box.xyxy[3] - box.xyxy[1]
-        if w < cfg.min_plate_width_px or h < cfg.min_plate_height_px:
+        readable = [
+            b for b in boxes
+            if b.xyxy[2] - b.xyxy[0] >= cfg.min_plate_width_px and b.xyxy[3] - b.xyxy[1] >= cfg.min_plate_height_px
+        ]
+        if not readable:
             self.too_small_total += 1
             return
-        plate = crop_box(vehicle, box.xyxy, cfg.plate_margin)
-        quality = plate_quality(plate, box.confidence, cfg.min_plate_width_px)
-        if len(state.vote) and quality < cfg.quality_ratio * state.best_quality:
+        # quality from the crop as detected: enlarging or turning it adds no detail
+        qualities = [
+            plate_quality(crop_box(vehicle, b.xyxy, cfg.plate_margin), b.confidence, cfg.min_plate_width_px)
+            for b in readable
+        ]
+        crops = [plate_crop(vehicle, b.xyxy, cfg.plate_margin, cfg.deskew, cfg.upscale_plate_to_px) for b in readable]
+        gate = cfg.quality_ratio * state.best_quality if len(state.vote) else -1.0
+        tries = [(c, q, b) for c, q, b in zip(crops, qualities, readable, strict=True) if q >= gate]
+        if not tries:
             return
-        reading = reader.read(plate)
-        if reading is not None and cfg.province_prior:
-            reading = apply_province_prior(reading, cfg.province_prior)
-        self.reads_total += 1
-        fitted = normalise(reading.lines, cfg.max_substitutions, reading.alternatives) if reading else None
+        reading, fitted, plate, quality = self._read_best(tries)
         if reading is None or fitted is None:
             self.rejected_total += 1
             return
@@ -191,6 +198,28 @@ class PlateStage:
         result = state.vote.result()
         if result and result.agreeing >= cfg.settle_reads and result.confidence >= cfg.settle_confidence:
             state.settled = True
+
+    def _read_best(
+        self, tries: list[tuple[np.ndarray, float, PlateBox]]
+    ) -> tuple[PlateReading | None, PlateText | None, np.ndarray, float]:
+        """Read each plate crop of one vehicle; the read that fits a format wins, then reader x detector confidence.
+
+        Returns ``(reading, fitted, crop, quality)`` of the winner (the first crop when none was read).
+        """
+        cfg, reader = self.config, self.reader
+        assert reader is not None
+        best: tuple[tuple[bool, float], PlateReading | None, PlateText | None, np.ndarray, float] | None = None
+        for plate, quality, box in tries:
+            reading = reader.read(plate)
+            if reading is not None and cfg.province_prior:
+                reading = apply_province_prior(reading, cfg.province_prior)
+            self.reads_total += 1
+            fitted = normalise(reading.lines, cfg.max_substitutions, reading.alternatives) if reading else None
+            rank = (fitted is not None, reading.confidence * box.confidence if reading else -1.0)
+            if best is None or rank > best[0]:
+                best = (rank, reading, fitted, plate, quality)
+        assert best is not None  # tries is never empty
+        return best[1], best[2], best[3], best[4]
 
     def plate_for(self, track_id: int) -> PlateRead | None:
         """The track's voted plate, or ``None`` when none was read or it is too uncertain."""
