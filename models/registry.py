@@ -10,6 +10,7 @@ checkpoint of that name is fetched and exported to ONNX in the cache.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from gatewatch.assets import cache_dir, model_dirs
@@ -133,3 +134,21 @@ def _download_and_export(name: str) -> Path | None:
     if not downloaded.is_file():
         return None
     return export_checkpoint(downloaded, out=cache_dir() / f"{name}.onnx").path
+
+
+def resized_model(path: Path, imgsz: tuple[int, int]) -> Path:
+    """``path`` with input ``imgsz`` (h, w): itself when it already has that size, else a copy made once in the cache."""
+    import onnx
+
+    from gatewatch.models.resize import resize_yolo_input
+
+    dims = onnx.load(str(path), load_external_data=False).graph.input[0].type.tensor_type.shape.dim
+    if [d.dim_value for d in dims[2:]] == list(imgsz):
+        return path
+    target = cache_dir() / f"{path.stem}_{imgsz[0]}x{imgsz[1]}.onnx"
+    if not target.is_file() or target.stat().st_mtime < path.stat().st_mtime:
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        resize_yolo_input(path, tmp, imgsz)
+        os.replace(tmp, target)
+        log.info("made %s (%s at %dx%d input)", target.name, path.name, *imgsz)
+    return target

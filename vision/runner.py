@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from gatewatch.config import CameraConfig
 from gatewatch.errors import ConfigError
-from gatewatch.models.onnx import OnnxModel
-from gatewatch.models.registry import resolve_model
+from gatewatch.models.onnx import OnnxModel, SessionTuning
+from gatewatch.models.registry import resized_model, resolve_model
 from gatewatch.sinks import EventSink, FanoutSink, JsonlSink
 from gatewatch.vision.detector import YoloDetector
 from gatewatch.vision.pipeline import GatePipeline, RunSummary
@@ -25,8 +25,13 @@ log = logging.getLogger(__name__)
 
 def build_detector(config: CameraConfig) -> YoloDetector:
     """The vehicle detector the config names (model resolved, session warmed up)."""
-    path = resolve_model(config.model.name, download=config.model.download)
-    model = OnnxModel(path, providers=config.model.providers, threads=config.model.threads)
+    m = config.model
+    path = resolve_model(m.name, download=m.download)
+    if m.imgsz is not None:
+        path = resized_model(path, m.imgsz)
+    tuning = SessionTuning(inter_op_threads=m.inter_op_threads, spinning=m.spinning, execution_mode=m.execution_mode,
+                           graph_optimization=m.graph_optimization, io_binding=m.io_binding)
+    model = OnnxModel(path, providers=m.providers, threads=m.threads, tuning=tuning)
     return YoloDetector(model, classes=config.detect.classes, confidence=config.detect.confidence, iou=config.detect.iou,
                         agnostic_nms=config.detect.agnostic_nms)
 

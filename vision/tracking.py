@@ -29,7 +29,6 @@ from gatewatch.config import TrackerConfig
 from gatewatch.vision.class_vote import ClassVote
 from gatewatch.vision.stages import track_ids
 
-
 TRACKER_REFERENCE_FPS = 30.0  # ``trackers``' ByteTrack states its lost-track buffer in frames at this rate
 
 

@@ -33,7 +33,9 @@ def nothing() -> sv.Detections:
     return empty
 
 
-def hide_and_return(fps: float, lost_track_s: float, hidden_s: float) -> tuple[list[int], list[int], list[int]]:
+def hide_and_return(
+    fps: float, lost_track_s: float, hidden_s: float
+) -> tuple[list[int], list[int], list[int]]:
     """Car seen for 1 s, hidden for ``hidden_s``, seen for 1 s: ids before, ids after, ids ended meanwhile."""
     tracker = VehicleTracker(TrackerConfig(lost_track_s=lost_track_s), fps)
     frame, before, after, ended = 0, [], [], []
