@@ -90,6 +90,10 @@ class ModelConfig(Strict):
     io_binding: bool = Field(
         False, description="GPU providers: bind the input and outputs (one copy each way); no effect on the CPU."
     )
+    fp16: bool = Field(
+        False, description="Half precision on a GPU: CUDA runs an fp16 copy of the (fp32) file, made once in the "
+        "model cache; TensorRT builds fp16 engines. Slower, not faster, on most CPUs."
+    )
     imgsz: tuple[int, int] | None = Field(
         None, description="Detector input [height, width], multiples of 32 (e.g. [384, 640] for 16:9 frames): the "
         "same weights with the detect head rewritten for that size, made once in the model cache; default: the "

@@ -87,6 +87,8 @@ class SessionTuning:
     ``inter_op_threads`` and ``execution_mode: parallel`` run independent branches of the graph
     at once (a YOLO graph is nearly a chain). ``io_binding``: on a GPU provider, the input is
     copied to the device once and the outputs read back through a binding (no effect on CPU).
+    ``trt_fp16``: TensorRT builds fp16 engines. TensorRT engines are cached in the model cache
+    (``trt-engines/``), so only the first start of a camera pays the engine build.
     """
 
     inter_op_threads: int = 1
@@ -94,6 +96,7 @@ class SessionTuning:
     execution_mode: str = "sequential"
     graph_optimization: str = "all"
     io_binding: bool = False
+    trt_fp16: bool = False
 
     def __post_init__(self) -> None:
         if self.execution_mode not in EXECUTION_MODE:
@@ -102,6 +105,23 @@ class SessionTuning:
             raise ModelError(f"graph_optimization '{self.graph_optimization}': one of {sorted(GRAPH_OPTIMIZATION)}")
         if self.inter_op_threads < 0:
             raise ModelError("inter_op_threads must be 0 (onnxruntime decides) or more")
+
+
+def provider_options(providers: Sequence[str], tuning: SessionTuning) -> list[dict[str, str]]:
+    """Options per provider: TensorRT's engine cache (and fp16); the others their defaults."""
+    from gatewatch.assets import cache_dir
+
+    out: list[dict[str, str]] = []
+    for name in providers:
+        if name == "TensorrtExecutionProvider":
+            engines = cache_dir() / "trt-engines"
+            engines.mkdir(parents=True, exist_ok=True)
+            out.append({"trt_engine_cache_enable": "True", "trt_engine_cache_path": str(engines),
+                        "trt_timing_cache_enable": "True", "trt_timing_cache_path": str(engines),
+                        "trt_fp16_enable": str(tuning.trt_fp16)})
+        else:
+            out.append({})
+    return out
 
 
 def _literal(value: str) -> Any:
@@ -180,7 +200,8 @@ class OnnxModel:
         options.log_severity_level = 3
         options.enable_mem_pattern = mem_pattern
         try:
-            return ort.InferenceSession(str(self.path), sess_options=options, providers=self.providers)
+            return ort.InferenceSession(str(self.path), sess_options=options, providers=self.providers,
+                                        provider_options=provider_options(self.providers, tuning))
         except Exception as exc:  # onnxruntime raises several unrelated types here
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"{self.path}: not a loadable ONNX model ({first})") from exc

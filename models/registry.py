@@ -152,3 +152,25 @@ def resized_model(path: Path, imgsz: tuple[int, int]) -> Path:
         os.replace(tmp, target)
         log.info("made %s (%s at %dx%d input)", target.name, path.name, *imgsz)
     return target
+
+
+def half_precision_model(path: Path) -> Path:
+    """An fp16 copy of an fp32 ``path`` (inputs and outputs stay fp32), made once in the cache; for GPUs.
+
+    Raises ``ModelError`` for a quantised (INT8 QDQ / integer) model: its weights are not floats to halve.
+    """
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    target = cache_dir() / f"{path.stem}_fp16.onnx"
+    if target.is_file() and target.stat().st_mtime >= path.stat().st_mtime:
+        return target
+    model = onnx.load(str(path))
+    quantised = {n.op_type for n in model.graph.node} & {"QuantizeLinear", "DequantizeLinear", "ConvInteger", "MatMulInteger"}
+    if quantised:
+        raise ModelError(f"{path.name} is quantised ({sorted(quantised)[0]}): model.fp16 needs an fp32 model")
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    onnx.save(convert_float_to_float16(model, keep_io_types=True), str(tmp))
+    os.replace(tmp, target)
+    log.info("made %s (fp16 weights of %s)", target.name, path.name)
+    return target

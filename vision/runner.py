@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from gatewatch.config import CameraConfig
 from gatewatch.errors import ConfigError
-from gatewatch.models.onnx import OnnxModel, SessionTuning
-from gatewatch.models.registry import resized_model, resolve_model
+from gatewatch.models.onnx import OnnxModel, SessionTuning, choose_providers
+from gatewatch.models.registry import half_precision_model, resized_model, resolve_model
 from gatewatch.sinks import EventSink, FanoutSink, JsonlSink
 from gatewatch.vision.detector import YoloDetector
 from gatewatch.vision.pipeline import GatePipeline, RunSummary
@@ -30,7 +30,9 @@ def build_detector(config: CameraConfig) -> YoloDetector:
     if m.imgsz is not None:
         path = resized_model(path, m.imgsz)
     tuning = SessionTuning(inter_op_threads=m.inter_op_threads, spinning=m.spinning, execution_mode=m.execution_mode,
-                           graph_optimization=m.graph_optimization, io_binding=m.io_binding)
+                           graph_optimization=m.graph_optimization, io_binding=m.io_binding, trt_fp16=m.fp16)
+    if m.fp16 and choose_providers(m.providers)[0] != "TensorrtExecutionProvider":
+        path = half_precision_model(path)  # TensorRT halves the fp32 file itself (trt_fp16)
     model = OnnxModel(path, providers=m.providers, threads=m.threads, tuning=tuning)
     return YoloDetector(model, classes=config.detect.classes, confidence=config.detect.confidence, iou=config.detect.iou,
                         agnostic_nms=config.detect.agnostic_nms)
