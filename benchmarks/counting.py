@@ -30,6 +30,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -119,7 +120,7 @@ def run_gatewatch(sample: str, model: str, agnostic: bool, schedule: str = "ever
     }
 
 
-def run_ultralytics(sample: str, model_name: str) -> dict:
+def run_ultralytics(sample: str, model_name: str, **counter_args: Any) -> dict:
     import cv2
     from ultralytics import solutions
 
@@ -132,7 +133,7 @@ def run_ultralytics(sample: str, model_name: str) -> dict:
     counters: list[solutions.ObjectCounter] = []
     for i, lane in enumerate(config.lanes):
         counter = solutions.ObjectCounter(model=model, region=[tuple(p) for p in lane.line], classes=classes,
-                                          show=False, verbose=False, tracker="bytetrack.yaml")
+                                          show=False, verbose=False, tracker="bytetrack.yaml", **counter_args)
         if i:  # further lanes reuse the first counter's tracks: one model run per frame, as in gatewatch
             counter.extract_tracks = _shared_tracks(counters[0], counter)  # type: ignore[method-assign]
         counters.append(counter)
