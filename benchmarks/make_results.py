@@ -12,6 +12,9 @@ HERE = Path(__file__).resolve().parent
 PARTS = [  # file, section title
     ("counting.md", "Edge pipeline: speed and counts vs Ultralytics (`benchmarks/counting.py`)"),
     ("scheduling.md", "What each change bought: detection scheduling and ROI (`benchmarks/counting.py --schedule --roi`)"),
+    ("changes.md", "What each speed change buys, each on its own (`benchmarks/changes.py`)"),
+    ("tracker_fix.md", "Tracker lost-track time in real seconds: counts before / after (`benchmarks/counting.py`)"),
+    ("gpu.md", "GPU: streams x FPS (`benchmarks/gpu.sh`)"),
     ("plates.md", "Plate reading (`benchmarks/plates.py`)"),
     ("plates_route.md", "Plate reading: country routing and confusion fitting, before / after, held-out half (`benchmarks/plates.py --split test`)"),
     ("plates_fusion.md", "Plate reading: the VN second opinion, held-out half (`benchmarks/plates.py --split test`)"),
