@@ -184,7 +184,7 @@ class DetectConfig(Strict):
 class TrackerConfig(Strict):
     """ByteTrack settings (the ``trackers`` library), times in seconds of stream time."""
 
-    lost_track_s: float = Field(1.0, gt=0, le=60, description="How long a lost track is kept for re-association.")
+    lost_track_s: float = Field(1.0, gt=0, le=60, description="How long a lost track is kept for re-association (seconds of stream time, at any frame rate).")
     activation_confidence: float = Field(0.35, gt=0, lt=1, description="Score a detection needs to start a track.")
     high_confidence: float = Field(0.5, gt=0, lt=1, description="ByteTrack's first-stage (high) score threshold.")
     min_iou: float = Field(0.1, gt=0, lt=1, description="Minimum IoU for matching a detection to a track.")
