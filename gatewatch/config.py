@@ -78,8 +78,8 @@ class ModelConfig(Strict):
         1, ge=0, le=64, description="onnxruntime inter-op threads (used with execution_mode 'parallel'; 0: it decides)."
     )
     spinning: bool = Field(
-        True, description="Idle onnxruntime threads busy-wait for work (its default); off, they sleep and leave the "
-        "core to decoding. Matters only with threads > 1."
+        False, description="Idle onnxruntime threads busy-wait for work (onnxruntime's own default); off (measured: "
+        "benchmarks/results/changes.md), they sleep and leave the core to decoding. Matters only with threads > 1."
     )
     execution_mode: Literal["sequential", "parallel"] = Field(
         "sequential", description="onnxruntime execution mode: 'parallel' runs independent graph branches at once."
