@@ -70,6 +70,12 @@ NOTES = """Notes:
 """
 
 
+def cpu_seconds() -> float:
+    """CPU time of this whole process so far (every thread, user + system), in seconds."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set size in MB.
 
@@ -120,7 +126,7 @@ def run_gatewatch(sample: str, model: str, agnostic: bool, schedule: str = "ever
     }
 
 
-def ultralytics_counters(sample: str, model_name: str) -> tuple[Any, list[Any], str]:
+def ultralytics_counters(sample: str, model_name: str, **counter_args: Any) -> tuple[Any, list[Any], str]:
     """The sample's config, one ``ObjectCounter`` per lane on the same ONNX file, and that file's path.
 
     Lanes after the first reuse the first counter's tracks (one model run per frame). Also used by
@@ -137,7 +143,7 @@ def ultralytics_counters(sample: str, model_name: str) -> tuple[Any, list[Any], 
     counters: list[solutions.ObjectCounter] = []
     for i, lane in enumerate(config.lanes):
         counter = solutions.ObjectCounter(model=model, region=[tuple(p) for p in lane.line], classes=classes,
-                                          show=False, verbose=False, tracker="bytetrack.yaml")
+                                          show=False, verbose=False, tracker="bytetrack.yaml", **counter_args)
         if i:  # further lanes reuse the first counter's tracks: one model run per frame, as in gatewatch
             counter.extract_tracks = _shared_tracks(counters[0], counter)  # type: ignore[method-assign]
         counters.append(counter)
@@ -154,16 +160,16 @@ def ultralytics_counts(config: Any, counters: list[Any]) -> dict[str, dict[str, 
     return counts
 
 
-def run_ultralytics(sample: str, model_name: str) -> dict:
+def run_ultralytics(sample: str, model_name: str, **counter_args: Any) -> dict:
     import cv2
 
-    config, counters, model = ultralytics_counters(sample, model_name)
+    config, counters, model = ultralytics_counters(sample, model_name, **counter_args)
     cap = cv2.VideoCapture(config.source.uri)
     ok, frame = cap.read()
     counters[0].model.predict(frame, verbose=False)  # load + warm up outside the timing
     cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
     latencies, frames = [], 0
-    start = time.perf_counter()
+    cpu_start, start = cpu_seconds(), time.perf_counter()
     while True:
         ok, frame = cap.read()
         if not ok:
@@ -173,13 +179,14 @@ def run_ultralytics(sample: str, model_name: str) -> dict:
             counter.process(frame)
         latencies.append((time.perf_counter() - t0) * 1000)
         frames += 1
-    seconds = time.perf_counter() - start
+    seconds, cpu_s = time.perf_counter() - start, cpu_seconds() - cpu_start
     counts = ultralytics_counts(config, counters)
     per_class: dict[str, int] = {}
     for counter in counters:
         for name, inout in counter.classwise_count.items():
             per_class[name] = per_class.get(name, 0) + inout["IN"] + inout["OUT"]
-    return {"frames": frames, "detected": frames, "seconds": seconds, "latencies_ms": latencies, "counts": counts,
+    return {"frames": frames, "detected": frames, "seconds": seconds, "cpu_s": cpu_s, "latencies_ms": latencies,
+            "counts": counts,
             "classes": {k: v for k, v in per_class.items() if v}, "model": Path(model).name}
 
 

@@ -75,9 +75,42 @@ class ModelConfig(Strict):
     name: str = Field("yolov8n", description="Model name (looked up in the model folders) or path to an .onnx file.")
     providers: str | list[str] = Field("auto", description="'auto', or providers in order: tensorrt, cuda, openvino, cpu.")
     threads: int = Field(1, ge=0, le=64, description="onnxruntime intra-op threads (0: onnxruntime decides).")
+    inter_op_threads: int = Field(
+        1, ge=0, le=64, description="onnxruntime inter-op threads (used with execution_mode 'parallel'; 0: it decides)."
+    )
+    spinning: bool = Field(
+        False, description="Idle onnxruntime threads busy-wait for work (onnxruntime's own default); off (measured: "
+        "benchmarks/results/changes.md), they sleep and leave the core to decoding. Matters only with threads > 1."
+    )
+    execution_mode: Literal["sequential", "parallel"] = Field(
+        "sequential", description="onnxruntime execution mode: 'parallel' runs independent graph branches at once."
+    )
+    graph_optimization: Literal["disabled", "basic", "extended", "all"] = Field(
+        "all", description="onnxruntime graph optimisation level."
+    )
+    io_binding: bool = Field(
+        False, description="GPU providers: bind the input and outputs (one copy each way); no effect on the CPU."
+    )
+    fp16: bool = Field(
+        False, description="Half precision on a GPU: CUDA runs an fp16 copy of the (fp32) file, made once in the "
+        "model cache; TensorRT builds fp16 engines. Slower, not faster, on most CPUs."
+    )
+    imgsz: tuple[int, int] | None = Field(
+        None, description="Detector input [height, width], multiples of 32 (e.g. [384, 640] for 16:9 frames): the "
+        "same weights with the detect head rewritten for that size, made once in the model cache; default: the "
+        "file's own (640x640)."
+    )
     download: bool = Field(
         False, description="Fetch an unknown model name from the Ultralytics hub (network); default: offline only."
     )
+
+
+    @field_validator("imgsz")
+    @classmethod
+    def _multiple_of_32(cls, imgsz: tuple[int, int] | None) -> tuple[int, int] | None:
+        if imgsz is not None and any(v % 32 or not 32 <= v <= 2048 for v in imgsz):
+            raise ValueError("[height, width] must be multiples of 32, from 32 to 2048")
+        return imgsz
 
 
 class ScheduleConfig(Strict):
@@ -131,6 +164,10 @@ class DetectConfig(Strict):
     region_pad_px: int = Field(
         96, ge=0, le=4096, description="Padding around the lines and zones for the 'auto' ROI and the motion region."
     )
+    overlap: bool = Field(
+        False, description="Detect the next frame on its own thread while this one is tracked and published "
+        "(every_frame schedule only; same tracks and counts)."
+    )
     schedule: ScheduleConfig = ScheduleConfig()
 
     @field_validator("roi")
@@ -148,7 +185,7 @@ class DetectConfig(Strict):
 class TrackerConfig(Strict):
     """ByteTrack settings (the ``trackers`` library), times in seconds of stream time."""
 
-    lost_track_s: float = Field(1.0, gt=0, le=60, description="How long a lost track is kept for re-association.")
+    lost_track_s: float = Field(1.0, gt=0, le=60, description="How long a lost track is kept for re-association (seconds of stream time, at any frame rate).")
     activation_confidence: float = Field(0.35, gt=0, lt=1, description="Score a detection needs to start a track.")
     high_confidence: float = Field(0.5, gt=0, lt=1, description="ByteTrack's first-stage (high) score threshold.")
     min_iou: float = Field(0.1, gt=0, lt=1, description="Minimum IoU for matching a detection to a track.")

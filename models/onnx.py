@@ -18,6 +18,7 @@ import ast
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,62 @@ def choose_providers(requested: str | Sequence[str] = "auto") -> list[str]:
     return chosen
 
 
+GRAPH_OPTIMIZATION = {
+    "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+}
+EXECUTION_MODE = {"sequential": ort.ExecutionMode.ORT_SEQUENTIAL, "parallel": ort.ExecutionMode.ORT_PARALLEL}
+
+
+@dataclass(frozen=True)
+class SessionTuning:
+    """onnxruntime session settings beyond the intra-op thread count (``model.*`` in the camera config).
+
+    ``spinning``: idle intra-op threads busy-wait for the next job (onnxruntime's default). With
+    more than one intra-op thread on a small CPU that also decodes video, the spinning thread
+    takes the core the decoder needs; off, it sleeps. No effect with one intra-op thread.
+    ``inter_op_threads`` and ``execution_mode: parallel`` run independent branches of the graph
+    at once (a YOLO graph is nearly a chain). ``io_binding``: on a GPU provider, the input is
+    copied to the device once and the outputs read back through a binding (no effect on CPU).
+    ``trt_fp16``: TensorRT builds fp16 engines. TensorRT engines are cached in the model cache
+    (``trt-engines/``), so only the first start of a camera pays the engine build.
+    """
+
+    inter_op_threads: int = 1
+    spinning: bool = True
+    execution_mode: str = "sequential"
+    graph_optimization: str = "all"
+    io_binding: bool = False
+    trt_fp16: bool = False
+
+    def __post_init__(self) -> None:
+        if self.execution_mode not in EXECUTION_MODE:
+            raise ModelError(f"execution_mode '{self.execution_mode}': one of {sorted(EXECUTION_MODE)}")
+        if self.graph_optimization not in GRAPH_OPTIMIZATION:
+            raise ModelError(f"graph_optimization '{self.graph_optimization}': one of {sorted(GRAPH_OPTIMIZATION)}")
+        if self.inter_op_threads < 0:
+            raise ModelError("inter_op_threads must be 0 (onnxruntime decides) or more")
+
+
+def provider_options(providers: Sequence[str], tuning: SessionTuning) -> list[dict[str, str]]:
+    """Options per provider: TensorRT's engine cache (and fp16); the others their defaults."""
+    from gatewatch.assets import cache_dir
+
+    out: list[dict[str, str]] = []
+    for name in providers:
+        if name == "TensorrtExecutionProvider":
+            engines = cache_dir() / "trt-engines"
+            engines.mkdir(parents=True, exist_ok=True)
+            out.append({"trt_engine_cache_enable": "True", "trt_engine_cache_path": str(engines),
+                        "trt_timing_cache_enable": "True", "trt_timing_cache_path": str(engines),
+                        "trt_fp16_enable": str(tuning.trt_fp16)})
+        else:
+            out.append({})
+    return out
+
+
 def _literal(value: str) -> Any:
     try:
         return ast.literal_eval(value)
@@ -85,6 +142,8 @@ class OnnxModel:
         warmup: run one inference on zeros at construction.
         input_size: ``(h, w)`` for a model whose file states neither an ``imgsz`` nor a fixed
             input shape (a text-line recogniser with a dynamic width); the warm-up uses it.
+        tuning: session settings besides ``threads`` (``SessionTuning``; default: onnxruntime's
+            own, one inter-op thread).
     """
 
     def __init__(
@@ -94,8 +153,10 @@ class OnnxModel:
         threads: int = 1,
         warmup: bool = True,
         input_size: tuple[int, int] | None = None,
+        tuning: SessionTuning | None = None,
     ) -> None:
         self.path = Path(path)
+        self.tuning = tuning or SessionTuning()
         if not self.path.is_file():
             raise ModelError(f"model file not found: {self.path}")
         self.providers = choose_providers(providers)
@@ -114,6 +175,8 @@ class OnnxModel:
         self.batch_dynamic = bool(self.input_shape) and not isinstance(self.input_shape[0], int)
         self.input_dtype = np.float16 if "float16" in inputs[0].type else np.float32
         self.output_names = [o.name for o in self.session.get_outputs()]
+        self._binding = (self.session.io_binding() if self.tuning.io_binding and self.providers[0] != "CPUExecutionProvider"
+                         else None)
         self.raw_metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
         self.metadata: dict[str, Any] = {k: _literal(v) for k, v in self.raw_metadata.items()}
         self.names: dict[int, str] = {int(k): str(v) for k, v in dict(self.metadata.get("names", {})).items()}
@@ -129,13 +192,18 @@ class OnnxModel:
 
     def _session(self, threads: int, *, mem_pattern: bool) -> ort.InferenceSession:
         options = ort.SessionOptions()
+        tuning = self.tuning
         options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.inter_op_num_threads = tuning.inter_op_threads
+        options.execution_mode = EXECUTION_MODE[tuning.execution_mode]
+        options.graph_optimization_level = GRAPH_OPTIMIZATION[tuning.graph_optimization]
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if tuning.spinning else "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "1" if tuning.spinning else "0")
         options.log_severity_level = 3
         options.enable_mem_pattern = mem_pattern
         try:
-            return ort.InferenceSession(str(self.path), sess_options=options, providers=self.providers)
+            return ort.InferenceSession(str(self.path), sess_options=options, providers=self.providers,
+                                        provider_options=provider_options(self.providers, tuning))
         except Exception as exc:  # onnxruntime raises several unrelated types here
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"{self.path}: not a loadable ONNX model ({first})") from exc
@@ -155,13 +223,25 @@ class OnnxModel:
 
     def run(self, batch: np.ndarray) -> list[np.ndarray]:
         """Run the model on one NCHW batch; returns the raw outputs."""
-        return self.session.run(self.output_names, {self.input_name: batch.astype(self.input_dtype, copy=False)})
+        batch = batch.astype(self.input_dtype, copy=False)
+        if self._binding is None:
+            return self.session.run(self.output_names, {self.input_name: batch})
+        binding = self._binding  # a GPU provider: one copy in, outputs left where the provider puts them
+        binding.clear_binding_inputs()
+        binding.clear_binding_outputs()
+        binding.bind_cpu_input(self.input_name, np.ascontiguousarray(batch))
+        for name in self.output_names:
+            binding.bind_output(name)
+        self.session.run_with_iobinding(binding)
+        return list(binding.copy_outputs_to_cpu())
 
     def describe(self) -> dict[str, Any]:
         """What benchmarks and logs report about this model."""
         return {
             "path": str(self.path),
             "providers": self.providers,
+            "threads": self.session.get_session_options().intra_op_num_threads,
+            "tuning": asdict(self.tuning),
             "imgsz": list(self.imgsz),
             "classes": len(self.names),
             "task": self.task,

@@ -10,6 +10,7 @@ checkpoint of that name is fetched and exported to ONNX in the cache.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from gatewatch.assets import cache_dir, model_dirs
@@ -150,3 +151,43 @@ def _download_and_export(name: str) -> Path | None:
     if not downloaded.is_file():
         return None
     return export_checkpoint(downloaded, out=cache_dir() / f"{name}.onnx").path
+
+
+def resized_model(path: Path, imgsz: tuple[int, int]) -> Path:
+    """``path`` with input ``imgsz`` (h, w): itself when it already has that size, else a copy made once in the cache."""
+    import onnx
+
+    from gatewatch.models.resize import resize_yolo_input
+
+    dims = onnx.load(str(path), load_external_data=False).graph.input[0].type.tensor_type.shape.dim
+    if [d.dim_value for d in dims[2:]] == list(imgsz):
+        return path
+    target = cache_dir() / f"{path.stem}_{imgsz[0]}x{imgsz[1]}.onnx"
+    if not target.is_file() or target.stat().st_mtime < path.stat().st_mtime:
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        resize_yolo_input(path, tmp, imgsz)
+        os.replace(tmp, target)
+        log.info("made %s (%s at %dx%d input)", target.name, path.name, *imgsz)
+    return target
+
+
+def half_precision_model(path: Path) -> Path:
+    """An fp16 copy of an fp32 ``path`` (inputs and outputs stay fp32), made once in the cache; for GPUs.
+
+    Raises ``ModelError`` for a quantised (INT8 QDQ / integer) model: its weights are not floats to halve.
+    """
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    target = cache_dir() / f"{path.stem}_fp16.onnx"
+    if target.is_file() and target.stat().st_mtime >= path.stat().st_mtime:
+        return target
+    model = onnx.load(str(path))
+    quantised = {n.op_type for n in model.graph.node} & {"QuantizeLinear", "DequantizeLinear", "ConvInteger", "MatMulInteger"}
+    if quantised:
+        raise ModelError(f"{path.name} is quantised ({sorted(quantised)[0]}): model.fp16 needs an fp32 model")
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    onnx.save(convert_float_to_float16(model, keep_io_types=True), str(tmp))
+    os.replace(tmp, target)
+    log.info("made %s (fp16 weights of %s)", target.name, path.name)
+    return target

@@ -27,9 +27,11 @@ same frame, so memory follows what is in view, not the run's length.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -217,10 +219,15 @@ class GatePipeline:
             self._setup(frame)
         return self.scheduler is None or self.scheduler.should_detect(frame.image)
 
-    def process(self, frame: Frame) -> FrameResult:
-        """Run one frame through detection (or coasting), tracking and the stages; publish its events."""
-        start = time.perf_counter()
-        detections = self.detect(frame.image) if self.wants_detection(frame) else None
+    def process(self, frame: Frame, detections: sv.Detections | None = None, detect_ms: float = 0.0) -> FrameResult:
+        """Run one frame through detection (or coasting), tracking and the stages; publish its events.
+
+        ``detections``: this frame's, already found (``DetectAhead``, ``detect.overlap``), taking
+        ``detect_ms``; the frame's latency is then that plus the rest of this call.
+        """
+        start = time.perf_counter() - detect_ms / 1000
+        if detections is None and self.wants_detection(frame):
+            detections = self.detect(frame.image)
         return self.complete(frame, detections, start)
 
     def complete(self, frame: Frame, detections: sv.Detections | None, start: float) -> FrameResult:
@@ -250,6 +257,11 @@ class GatePipeline:
         self.publisher.publish([*update_flags, *released, *ended_flags])
         return FrameResult(frame, tracks, released, update_flags + ended_flags, (time.perf_counter() - start) * 1000,
                            detected, crossings)  # fmt: skip
+
+    @property
+    def overlaps(self) -> bool:
+        """Detection runs a frame ahead on its own thread (``detect.overlap``, every frame detected)."""
+        return self.config.detect.overlap and self.config.detect.schedule.mode == "every_frame"
 
     def _forget(self, frame: Frame, ended: list[int]) -> list[FlagChange]:
         """Every stage drops the state of tracks that ended; flags they held may end now."""
@@ -288,11 +300,12 @@ class GatePipeline:
         summary = RunSummary(self.config.gate, self.config.camera)
         writer = self._annotated_video(annotate, source) if annotate else None
         reader = Prefetcher(source)
+        ahead = DetectAhead(self, reader) if self.overlaps else None
         start = last_log = time.perf_counter()
         last: Frame | None = None
         try:
-            for frame in reader:
-                result = self.process(frame)
+            for frame, detections, detect_ms in ahead if ahead is not None else ((f, None, 0.0) for f in reader):
+                result = self.process(frame, detections, detect_ms)
                 last = frame
                 self.record(summary, result)
                 if writer:
@@ -308,7 +321,11 @@ class GatePipeline:
                 if max_frames is not None and summary.frames >= max_frames:
                     break  # frames already read ahead are dropped, not processed
         finally:
+            if ahead is not None:
+                ahead.stop()  # it stops taking frames before the reader is closed under it
             reader.close()  # stops the source and waits until the reader thread has left it
+            if ahead is not None:
+                ahead.close()
             if writer:
                 writer.close()
         self.close_summary(summary, last, source, reader)
@@ -345,3 +362,71 @@ class GatePipeline:
             summary.crossings_with_plate += event.plate is not None
         for flag in flags:
             summary.flags[(str(flag.flag_kind), str(flag.phase))] += 1
+
+
+class DetectAhead:
+    """Detects frame t+1 on its own thread while the caller tracks and publishes frame t.
+
+    onnxruntime and OpenCV release the GIL, so the letterbox and the model run beside the
+    tracker, the stages and the sinks. One FIFO of depth ``depth`` keeps the frames in order:
+    the caller gets ``(frame, detections, detect_ms)`` exactly as the source gave the frames,
+    so tracks and counts are those of the plain loop. Only for every-frame detection: the motion
+    scheduler decides from the last frame's tracks, which a frame ahead does not have yet.
+    """
+
+    _END = object()
+
+    def __init__(self, pipeline: GatePipeline, frames: Iterable[Frame], depth: int = 2) -> None:
+        self.pipeline = pipeline
+        self.frames = frames
+        self.queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="detect-ahead", daemon=True)
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        pipeline = self.pipeline
+        try:
+            for frame in self.frames:
+                if self._stop.is_set():
+                    return
+                t0 = time.perf_counter()
+                if pipeline._size is None:
+                    pipeline._setup(frame)
+                detections = pipeline.detect(frame.image)
+                if not self._put((frame, detections, (time.perf_counter() - t0) * 1000)):
+                    return
+        except BaseException as exc:  # handed to the caller's thread
+            self.error = exc
+        finally:
+            self._put(self._END)
+
+    def __iter__(self) -> Iterator[tuple[Frame, sv.Detections, float]]:
+        self._thread.start()
+        while True:
+            item = self.queue.get()
+            if item is self._END:
+                break
+            yield item  # type: ignore[misc]
+        self._thread.join(timeout=5)
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        """Take no further frame (a run cut short); frames already detected are dropped."""
+        self._stop.set()
+
+    def close(self) -> None:
+        """Stop and wait for the detection thread to leave."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)

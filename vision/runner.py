@@ -6,12 +6,13 @@ import logging
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatewatch.config import CameraConfig
 from gatewatch.errors import ConfigError
-from gatewatch.models.onnx import OnnxModel
-from gatewatch.models.registry import resolve_model
+from gatewatch.models.onnx import OnnxModel, SessionTuning, choose_providers
+from gatewatch.models.registry import half_precision_model, resized_model, resolve_model
 from gatewatch.sinks import EventSink, FanoutSink, JsonlSink
 from gatewatch.vision.detector import YoloDetector
 from gatewatch.vision.pipeline import GatePipeline, RunSummary
@@ -23,10 +24,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def build_detector(config: CameraConfig) -> YoloDetector:
-    """The vehicle detector the config names (model resolved, session warmed up)."""
-    path = resolve_model(config.model.name, download=config.model.download)
-    model = OnnxModel(path, providers=config.model.providers, threads=config.model.threads)
+def model_settings(config: CameraConfig) -> tuple[Path, SessionTuning]:
+    """The detector file the config names (resized or halved copy when asked) and its session settings."""
+    m = config.model
+    path = resolve_model(m.name, download=m.download)
+    if m.imgsz is not None:
+        path = resized_model(path, m.imgsz)
+    tuning = SessionTuning(inter_op_threads=m.inter_op_threads, spinning=m.spinning, execution_mode=m.execution_mode,
+                           graph_optimization=m.graph_optimization, io_binding=m.io_binding, trt_fp16=m.fp16)
+    if m.fp16 and choose_providers(m.providers)[0] != "TensorrtExecutionProvider":
+        path = half_precision_model(path)  # TensorRT halves the fp32 file itself (trt_fp16)
+    return Path(path), tuning
+
+
+def build_detector(config: CameraConfig, model: OnnxModel | None = None) -> YoloDetector:
+    """The vehicle detector the config names (model resolved, session warmed up); ``model``: a shared session."""
+    if model is None:
+        path, tuning = model_settings(config)
+        model = OnnxModel(path, providers=config.model.providers, threads=config.model.threads, tuning=tuning)
     return YoloDetector(model, classes=config.detect.classes, confidence=config.detect.confidence, iou=config.detect.iou,
                         agnostic_nms=config.detect.agnostic_nms)
 

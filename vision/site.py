@@ -28,18 +28,24 @@ from pathlib import Path
 import supervision as sv
 
 from gatewatch.config import BatchConfig, CameraConfig
-from gatewatch.models.onnx import OnnxModel
-from gatewatch.models.registry import resolve_model
+from gatewatch.models.onnx import OnnxModel, SessionTuning
 from gatewatch.sinks import FanoutSink
 from gatewatch.vision.annotate import AnnotatedVideo
 from gatewatch.vision.detector import YoloDetector, predict_batch
 from gatewatch.vision.pipeline import FrameResult, GatePipeline, RunSummary
-from gatewatch.vision.runner import build_flag_stages, build_plate_stage, build_sinks, check_lanes
+from gatewatch.vision.runner import (
+    build_detector,
+    build_flag_stages,
+    build_plate_stage,
+    build_sinks,
+    check_lanes,
+    model_settings,
+)
 from gatewatch.vision.sources import Frame, FrameSource, Prefetcher, open_source
 
 log = logging.getLogger(__name__)
 
-ModelKey = tuple[str, tuple[str, ...] | str, int]  # resolved file, providers, threads
+ModelKey = tuple[str, tuple[str, ...] | str, int, SessionTuning]  # resolved file, providers, threads, tuning
 
 
 @dataclass
@@ -124,12 +130,12 @@ def peak_rss_mb() -> float:
 
 
 def model_key(config: CameraConfig) -> ModelKey:
-    """What makes two cameras' detector sessions the same: the resolved file and the session settings."""
-    path = resolve_model(config.model.name, download=config.model.download)
+    """What makes two cameras' detector sessions the same: the file that runs and the session settings."""
+    path, tuning = model_settings(config)
     providers = (
         config.model.providers if isinstance(config.model.providers, str) else tuple(config.model.providers)
     )
-    return (str(Path(path).resolve()), providers, config.model.threads)
+    return (str(path.resolve()), providers, config.model.threads, tuning)
 
 
 class SiteRunner:
@@ -162,7 +168,7 @@ class SiteRunner:
         key = model_key(config)
         if key not in self.models:
             self.models[key] = OnnxModel(
-                key[0], providers=config.model.providers, threads=config.model.threads
+                key[0], providers=config.model.providers, threads=config.model.threads, tuning=key[3]
             )
         return self.models[key], key
 
@@ -172,13 +178,7 @@ class SiteRunner:
         camera.source = source = self.open_source(config)
         check_lanes(config, source)
         model, camera.model_key = self._model(config)
-        camera.detector = detector = YoloDetector(
-            model,
-            classes=config.detect.classes,
-            confidence=config.detect.confidence,
-            iou=config.detect.iou,
-            agnostic_nms=config.detect.agnostic_nms,
-        )
+        camera.detector = detector = build_detector(config, model)
         plate = build_plate_stage(config)
         flag_stages = build_flag_stages(config, source.fps, source.size, reads_plates=plate is not None)
         camera.sink = FanoutSink(build_sinks(config))

@@ -29,6 +29,8 @@ from gatewatch.config import TrackerConfig
 from gatewatch.vision.class_vote import ClassVote
 from gatewatch.vision.stages import track_ids
 
+TRACKER_REFERENCE_FPS = 30.0  # ``trackers``' ByteTrack states its lost-track buffer in frames at this rate
+
 
 class VehicleTracker:
     """``update(detections, ts) -> detections`` with ``tracker_id`` set on every row."""
@@ -37,7 +39,10 @@ class VehicleTracker:
         self.config = config
         self.fps = fps
         self._tracker = ByteTrackTracker(
-            lost_track_buffer=max(1, round(config.lost_track_s * fps)),
+            # ``trackers`` counts the buffer in frames at 30 FPS whatever the stream's rate: with
+            # timestamps a lost track is kept ``lost_track_buffer / 30`` seconds (and, on frame
+            # counts, ``buffer * frame_rate / 30`` frames). So the seconds go in at 30 per second.
+            lost_track_buffer=lost_track_buffer(config.lost_track_s),
             frame_rate=fps,
             track_activation_threshold=config.activation_confidence,
             minimum_consecutive_frames=config.min_frames,
@@ -121,6 +126,11 @@ class VehicleTracker:
     def live(self) -> int:
         """Tracks handed out and not yet ended."""
         return len(self._live)
+
+
+def lost_track_buffer(lost_track_s: float) -> int:
+    """``lost_track_s`` as ByteTrack's ``lost_track_buffer``: frames at its reference 30 FPS."""
+    return max(1, round(lost_track_s * TRACKER_REFERENCE_FPS))
 
 
 def _no_detections() -> sv.Detections:

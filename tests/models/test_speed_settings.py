@@ -1,0 +1,158 @@
+"""The detector's speed settings on the real COCO YOLOv8n: session options, another input size, providers.
+
+- ``SessionTuning`` (``model.inter_op_threads``, ``spinning``, ``execution_mode``,
+  ``graph_optimization``, ``io_binding``) reaches the onnxruntime session and changes no output;
+- ``resize_yolo_input`` / ``model.imgsz``: the same weights at 384x640 find the same vehicles
+  on a 1280x720 motorway frame as at 640x640 (fp32 and the static INT8 build);
+- providers: a GPU provider this onnxruntime lacks is refused by name; I/O binding on the CPU is
+  the plain path.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from gatewatch.config import parse_config
+from gatewatch.errors import ConfigError, ModelError
+from gatewatch.models import OnnxModel, choose_providers
+from gatewatch.models.onnx import SessionTuning
+from gatewatch.models.registry import resized_model
+from gatewatch.models.resize import anchor_count, resize_yolo_input
+from gatewatch.vision.detector import YoloDetector
+from tests.conftest import asset
+
+VEHICLES = ["car", "truck", "bus", "motorcycle"]
+
+
+@pytest.fixture(scope="module")
+def motorway_frame() -> np.ndarray:
+    cap = cv2.VideoCapture(str(asset("videos/highway_720p_cars.mp4")))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 100)
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    return frame
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    x0, y0 = np.maximum(a[:2], b[:2])
+    x1, y1 = np.minimum(a[2:], b[2:])
+    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    return float(inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter))
+
+
+def test_session_tuning_reaches_onnxruntime_and_keeps_the_outputs(vehicle_model, motorway_frame):
+    tuning = SessionTuning(inter_op_threads=2, spinning=False, execution_mode="parallel", graph_optimization="basic")
+    tuned = OnnxModel(vehicle_model.path, providers="cpu", threads=2, tuning=tuning)
+    options = tuned.session.get_session_options()
+    assert options.intra_op_num_threads == 2 and options.inter_op_num_threads == 2
+    assert options.execution_mode == ort.ExecutionMode.ORT_PARALLEL
+    assert options.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert tuned.describe()["tuning"]["spinning"] is False
+    plain = YoloDetector(vehicle_model, classes=VEHICLES).predict(motorway_frame)
+    other = YoloDetector(tuned, classes=VEHICLES).predict(motorway_frame)
+    assert len(plain) >= 3 and len(other) == len(plain)
+    np.testing.assert_allclose(other.xyxy, plain.xyxy, atol=0.5)
+
+
+@pytest.mark.parametrize(
+    ("tuning", "message"),
+    [({"execution_mode": "async"}, "execution_mode"), ({"graph_optimization": "max"}, "graph_optimization")],
+)
+def test_session_tuning_refuses_unknown_values(tuning, message):
+    with pytest.raises(ModelError, match=message):
+        SessionTuning(**tuning)
+
+
+@pytest.mark.parametrize(
+    ("model", "field"),
+    [({"imgsz": [380, 640]}, "model.imgsz"), ({"execution_mode": "async"}, "model.execution_mode"),
+     ({"spinning": "sometimes"}, "model.spinning")],
+)
+def test_config_checks_the_speed_settings(model, field):
+    data = {"gate": "g", "camera": "c", "source": {"uri": "x.mp4"}, "model": model,
+            "lanes": [{"id": "a", "line": [[0, 10], [100, 10]], "entry_heading": "down"}]}
+    with pytest.raises(ConfigError, match=field):
+        parse_config(data)
+
+
+def test_io_binding_on_the_cpu_is_the_plain_path(vehicle_model, motorway_frame):
+    bound = OnnxModel(vehicle_model.path, providers="cpu", tuning=SessionTuning(io_binding=True))
+    assert bound._binding is None  # a CPU session gains nothing from a binding
+    np.testing.assert_allclose(
+        YoloDetector(bound, classes=VEHICLES).predict(motorway_frame).xyxy,
+        YoloDetector(vehicle_model, classes=VEHICLES).predict(motorway_frame).xyxy, atol=0.5)
+
+
+@pytest.mark.parametrize("provider", ["cuda", "tensorrt"])
+def test_a_gpu_provider_this_onnxruntime_lacks_is_refused_by_name(provider):
+    if f"{'CUDA' if provider == 'cuda' else 'Tensorrt'}ExecutionProvider" in ort.get_available_providers():
+        pytest.skip(f"this onnxruntime has {provider}: the refusal cannot be shown here")
+    with pytest.raises(ModelError, match="not available"):
+        choose_providers([provider, "cpu"])
+    assert choose_providers("auto")[-1] == "CPUExecutionProvider"
+
+
+def int8_model():
+    from gatewatch.models.registry import find_model
+
+    path = find_model("yolov8n-int8")
+    if path is None:
+        pytest.skip("the static INT8 build is not in the cache (python benchmarks/counting.py builds it once)")
+    return path
+
+
+@pytest.mark.parametrize("which", ["fp32", "int8"])
+def test_the_same_weights_at_384x640_find_the_same_vehicles(which, vehicle_model, motorway_frame, tmp_path):
+    source = vehicle_model.path if which == "fp32" else int8_model()
+    square = OnnxModel(source, providers="cpu")
+    rect = OnnxModel(resize_yolo_input(source, tmp_path / "rect.onnx", (384, 640)), providers="cpu")
+    assert rect.imgsz == (384, 640)
+    assert rect.session.get_outputs()[0].shape[-1] == anchor_count(384, 640) == 5040
+    a = YoloDetector(square, classes=VEHICLES, confidence=0.4).predict(motorway_frame)
+    b = YoloDetector(rect, classes=VEHICLES, confidence=0.4).predict(motorway_frame)
+    assert len(a) >= 3 and len(b) == len(a)
+    for box in a.xyxy:  # each vehicle found at 640x640 is found at 384x640, within a few pixels
+        assert max(iou(box, other) for other in b.xyxy) > 0.9
+
+
+def test_resized_model_is_made_once_and_refuses_sizes_off_the_stride(vehicle_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("GATEWATCH_CACHE_DIR", str(tmp_path))
+    first = resized_model(vehicle_model.path, (256, 320))
+    assert first.parent == tmp_path and OnnxModel(first, warmup=False).imgsz == (256, 320)
+    made = first.stat().st_mtime_ns
+    assert resized_model(vehicle_model.path, (256, 320)).stat().st_mtime_ns == made
+    assert resized_model(vehicle_model.path, (640, 640)) == vehicle_model.path
+    with pytest.raises(ModelError, match="multiples of 32"):
+        resize_yolo_input(vehicle_model.path, tmp_path / "bad.onnx", (360, 640))
+
+
+def test_tensorrt_gets_an_engine_cache_and_fp16_the_others_their_defaults(tmp_path, monkeypatch):
+    from gatewatch.models.onnx import provider_options
+
+    monkeypatch.setenv("GATEWATCH_CACHE_DIR", str(tmp_path))
+    trt, cuda, cpu = provider_options(
+        ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"], SessionTuning(trt_fp16=True))
+    assert trt["trt_engine_cache_enable"] == "True" and trt["trt_fp16_enable"] == "True"
+    assert trt["trt_engine_cache_path"] == str(tmp_path / "trt-engines") and (tmp_path / "trt-engines").is_dir()
+    assert cuda == {} and cpu == {}
+
+
+def test_fp16_copy_finds_the_same_vehicles_and_int8_is_refused(vehicle_model, motorway_frame, tmp_path, monkeypatch):
+    from gatewatch.models.registry import half_precision_model
+
+    int8 = int8_model()  # found in the real cache, before the cache moves to tmp_path
+    monkeypatch.setenv("GATEWATCH_CACHE_DIR", str(tmp_path))
+    half = half_precision_model(vehicle_model.path)
+    assert half.parent == tmp_path and half.stat().st_size < vehicle_model.path.stat().st_size * 0.6
+    a = YoloDetector(vehicle_model, classes=VEHICLES, confidence=0.4).predict(motorway_frame)
+    b = YoloDetector(OnnxModel(half, providers="cpu"), classes=VEHICLES, confidence=0.4).predict(motorway_frame)
+    assert len(a) >= 3 and len(b) == len(a)
+    for box in a.xyxy:
+        assert max(iou(box, other) for other in b.xyxy) > 0.95
+    with pytest.raises(ModelError, match="quantised"):
+        half_precision_model(int8)

@@ -1,0 +1,54 @@
+"""``detect.overlap``: frame t+1 is detected on its own thread while frame t is tracked and published.
+
+Real model, real motorway clip: the tracks of every frame and the crossings are exactly those of
+the plain loop, in the same order; a run cut short (``max_frames``) stops the detection thread;
+with the motion scheduler (which decides from the last frame's tracks) the option does nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gatewatch.config import CameraConfig, load_config
+from gatewatch.events import CrossingEvent
+from gatewatch.sinks import MemorySink
+from gatewatch.vision.pipeline import FrameResult, GatePipeline
+from gatewatch.vision.sources import open_source
+from tests.conftest import asset
+from tests.vision.test_class_vote import ROOT
+
+
+def config(overlap: bool, schedule: str = "every_frame") -> CameraConfig:
+    asset("videos/highway_720p_cars.mp4")
+    base = load_config(ROOT / "samples" / "highway_720p.yaml")
+    return base.model_copy(update={"detect": base.detect.model_copy(update={
+        "overlap": overlap, "schedule": base.detect.schedule.model_copy(update={"mode": schedule})})})
+
+
+def run(cfg: CameraConfig, detector: Any, max_frames: int) -> tuple[list[list[int]], list[tuple], GatePipeline]:
+    source = open_source(cfg.source)
+    sink = MemorySink()
+    tracks: list[list[int]] = []
+
+    def keep(result: FrameResult) -> None:
+        tracks.append([result.frame.index, *result.tracks.tracker_id.tolist()])
+
+    pipeline = GatePipeline(cfg, detector, sink, fps=source.fps)
+    pipeline.run(source, max_frames=max_frames, progress_every_s=1e9, on_frame=keep)
+    source.close()
+    crossings = [(e.lane, e.direction, e.track_id, e.vehicle_class) for e in sink.events if isinstance(e, CrossingEvent)]
+    return tracks, crossings, pipeline
+
+
+def test_overlapped_detection_gives_the_same_tracks_and_crossings(vehicle_detector):
+    plain_tracks, plain_crossings, plain = run(config(False), vehicle_detector, 120)
+    ahead_tracks, ahead_crossings, ahead = run(config(True), vehicle_detector, 120)
+    assert not plain.overlaps and ahead.overlaps
+    assert len(plain_tracks) == 120 and [t[0] for t in plain_tracks] == list(range(120))
+    assert ahead_tracks == plain_tracks
+    assert len(plain_crossings) >= 2 and ahead_crossings == plain_crossings
+
+
+def test_motion_scheduling_turns_overlap_off(vehicle_detector):
+    tracks, _, pipeline = run(config(True, schedule="motion"), vehicle_detector, 10)
+    assert not pipeline.overlaps and len(tracks) == 10
