@@ -46,7 +46,13 @@ import numpy as np
 from gatewatch.assets import asset_dir
 from gatewatch.models.onnx import OnnxModel
 from gatewatch.vision.plates import PlateDetector, build_reader, normalise, plate_model_path
-from gatewatch.vision.plates.config import FastPlateReaderConfig, FusedOwnReaderConfig, FusedReaderConfig
+from gatewatch.vision.plates.config import (
+    AutoOwnReaderConfig,
+    CascadeReaderConfig,
+    FastPlateReaderConfig,
+    FusedOwnReaderConfig,
+    FusedReaderConfig,
+)
 from gatewatch.vision.plates.formats import clean
 from gatewatch.vision.plates.own import OwnReaderConfig
 from gatewatch.vision.plates.readers import (
@@ -204,6 +210,9 @@ READER_CONFIGS = {
     "fused": lambda: FusedReaderConfig(threads=1),
     "own": lambda: OwnReaderConfig(threads=1),
     "fused_own": lambda: FusedOwnReaderConfig(threads=1),
+    "auto_own": lambda: AutoOwnReaderConfig(threads=1),
+    "cascade": lambda: CascadeReaderConfig(threads=1),
+    "cascade-auto_own": lambda: CascadeReaderConfig(threads=1, escalate="auto_own"),
 }
 
 NOTES = {

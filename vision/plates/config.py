@@ -125,10 +125,9 @@ class OwnReaderConfig(_ReaderConfigBase):
     providers: str = Field("cpu", description="ONNX Runtime providers: auto, cpu, cuda, openvino, tensorrt.")
 
 
-class FusedOwnReaderConfig(FusedReaderConfig):
-    """``fused`` with gatewatch's own recogniser as a third opinion (``third_opinion.py``)."""
+class _OwnOpinionConfig(Strict):
+    """Settings of the own recogniser where it reads beside other readers (third opinion, cascade first step)."""
 
-    type: Literal["fused_own"] = "fused_own"  # type: ignore[assignment]  # the subclass's own discriminator value
     own_model_path: Path | None = Field(None, description="Own recogniser .onnx; default: the one committed beside own.py.")
     own_frame_inset: FrameInset = OWN_FRAME_INSET
     min_own_prob: float = Field(
@@ -136,9 +135,42 @@ class FusedOwnReaderConfig(FusedReaderConfig):
     )
 
 
+class FusedOwnReaderConfig(FusedReaderConfig, _OwnOpinionConfig):
+    """``fused`` with gatewatch's own recogniser as a third opinion (``third_opinion.py``)."""
+
+    type: Literal["fused_own"] = "fused_own"  # type: ignore[assignment]  # the subclass's own discriminator value
+
+
+class AutoOwnReaderConfig(AutoReaderConfig, _OwnOpinionConfig):
+    """``auto`` with gatewatch's own recogniser as a third opinion on Chinese crops (no AGPL asset)."""
+
+    type: Literal["auto_own"] = "auto_own"  # type: ignore[assignment]  # the subclass's own discriminator value
+
+
+CASCADE_MIN_CHAR_PROB = 0.9  # chosen on --split devcheck (benchmarks/cascade_choice.py)
+
+
+class CascadeReaderConfig(FusedOwnReaderConfig):
+    """The own recogniser first; its read is kept when it fits a plate format with every character sure,
+    else the crop goes to ``escalate`` (``fused_own``, or ``auto_own`` without the AGPL fast-plate model)."""
+
+    type: Literal["cascade"] = "cascade"  # type: ignore[assignment]  # the subclass's own discriminator value
+    min_char_prob: float = Field(
+        CASCADE_MIN_CHAR_PROB, ge=0.0, le=1.0,
+        description="The own read is accepted when it fits a VN/CN format as read, its least sure character is "
+        "at least this probable and (VN, with the fast-plate-ocr model) that model reads the same text; chosen on "
+        "the dev check (benchmarks/cascade_choice.py); 1.0 nearly always escalates.",
+    )
+    escalate: Literal["fused_own", "auto_own"] = Field(
+        "fused_own",
+        description="Reader for crops the own read does not settle. fused_own needs the fast-plate-ocr model "
+        "(AGPL-3.0 asset); when it is missing the cascade falls back to auto_own with a warning.",
+    )
+
+
 ReaderConfig = Annotated[
     AutoReaderConfig | RapidOcrReaderConfig | LprnetReaderConfig | EasyOcrReaderConfig | FastPlateReaderConfig
-    | FusedReaderConfig | OwnReaderConfig | FusedOwnReaderConfig,
+    | FusedReaderConfig | OwnReaderConfig | FusedOwnReaderConfig | AutoOwnReaderConfig | CascadeReaderConfig,
     Field(discriminator="type"),
 ]
 
@@ -152,7 +184,8 @@ class PlatesConfig(Strict):
         description="Seconds of stream time a crossing waits for its vehicle's plate to settle before it is sent "
         "(sent earlier when the track ends).",
     )
-    reader: Annotated[ReaderConfig, Field(description="Plate reader: type auto (default), rapidocr, lprnet, easyocr, fastplate, fused or own.")] = Field(
+    reader: Annotated[ReaderConfig, Field(description="Plate reader: type auto (default), rapidocr, lprnet, easyocr, "
+                                          "fastplate, fused, own, fused_own, auto_own or cascade.")] = Field(
         default_factory=AutoReaderConfig
     )
     detector_model: str = Field("plate-yolov8n", description="Plate detector ONNX: model name or path.")
@@ -211,7 +244,7 @@ class PlatesConfig(Strict):
 
 
 __all__ = [
-    "AutoReaderConfig", "EasyOcrReaderConfig", "FastPlateReaderConfig", "FrameInset", "FusedReaderConfig",
-    "LprnetReaderConfig", "OWN_FRAME_INSET", "OwnReaderConfig", "PlatesConfig",
+    "AutoOwnReaderConfig", "AutoReaderConfig", "CASCADE_MIN_CHAR_PROB", "CascadeReaderConfig", "EasyOcrReaderConfig",
+    "FastPlateReaderConfig", "FrameInset", "FusedOwnReaderConfig", "FusedReaderConfig", "LprnetReaderConfig", "OWN_FRAME_INSET", "OwnReaderConfig", "PlatesConfig",
     "RapidOcrReaderConfig", "ReaderConfig",
 ]

@@ -252,8 +252,14 @@ class AutoReader:
 
     def read(self, crop: np.ndarray) -> PlateReading | None:
         """Read a plate crop ``(H, W, 3)`` BGR; ``None`` for an empty or unreadable crop."""
+        return self.read_with_sources(crop)[0]
+
+    def read_with_sources(self, crop: np.ndarray) -> tuple[PlateReading | None, list[tuple[str, np.ndarray]]]:
+        """The reading and the two reads it was fused from (RapidOCR's, LPRNet's) on a crop read down the
+        Chinese path; the list is empty when RapidOCR read the crop alone."""
+        sources: list[tuple[str, np.ndarray]] = []
         if not _usable(crop):
-            return None
+            return None, sources
         cfg = self.config
         lines = split_lines(inset(crop, cfg.frame_inset), cfg.two_line_max_aspect)
         step_probs = self.rapid.recognizer.probabilities(lines)
@@ -262,13 +268,13 @@ class AutoReader:
         single = len(lines) == 1 and cfg.cn_min_aspect <= aspect <= cfg.cn_max_aspect
         route = self.route(crop, len(lines), [t for t, _ in texts])
         if single and route == "CN":
-            return self.read_cn(crop, texts[0], step_probs[0])
+            return self.read_cn(crop, texts[0], step_probs[0], sources), sources
         alternatives = [char_alternatives(p, list(self.rapid.recognizer.characters)) for p in step_probs]
         if route == "other":
             alternatives = [tuple(a for a, c in zip(alt, t, strict=False) if c.isascii()) for alt, (t, _) in
                             zip(alternatives, texts, strict=True)]
             texts = [drop_cjk(t, p) for t, p in texts]
-        return _with_alternatives(_reading(texts, cfg.min_confidence), texts, alternatives)
+        return _with_alternatives(_reading(texts, cfg.min_confidence), texts, alternatives), sources
 
 
 def char_alternatives(probs: np.ndarray, characters: Sequence[str], k: int = 4) -> tuple[tuple[tuple[str, float], ...], ...]:
@@ -299,7 +305,10 @@ READERS: dict[str, type[Any]] = {
     "easyocr": EasyOcrReader,
 }
 # readers in other modules, which add themselves to READERS when imported (they build on the ones above)
-LATER_READERS = {"fastplate": "fastplate", "fused": "fastplate", "own": "own", "fused_own": "fused_own"}
+LATER_READERS = {
+    "fastplate": "fastplate", "fused": "fastplate", "own": "own", "fused_own": "fused_own", "auto_own": "fused_own",
+    "cascade": "cascade",
+}
 
 
 def build_reader(config: ReaderConfig) -> PlateReader:

@@ -1,0 +1,111 @@
+"""The ``cascade`` reader: the own recogniser first, the fused readers only where it is not sure.
+
+The own line model reads a crop in about a millisecond; ``fused_own`` runs three or four models on it
+(PP-OCR, the fast-plate-ocr slot model or LPRNet, and the own model) in 10-20 ms. Most crops the own
+model reads as a plate that fits a format with every character near-certain, and there the others
+seldom change the read. So the cascade:
+
+1. reads the crop with the own model (the inset and line split of ``own``);
+2. keeps that read when it fits a VN or CN format exactly as read (no character swapped), its
+   least sure character has probability ``min_char_prob`` or more, and, for a Vietnamese read, the
+   fast-plate-ocr slot model (~1.5 ms) reads the same text (:func:`own_accepts`);
+3. else reads the crop with ``escalate`` (``fused_own`` by default), which reuses the own and slot
+   reads of steps 1-2 instead of running those models again.
+
+``min_char_prob`` and the slot-agreement rule were chosen on the dev-check quarter
+(``benchmarks/cascade_choice.py``), never on the held-out half. With ``auto_own`` (no slot model) a
+Vietnamese own read is kept on its probabilities alone, which the dev check found less safe. ``fused_own`` needs the fast-plate-ocr model (AGPL-3.0, an asset that is not
+shipped); without it the cascade escalates to ``auto_own`` (RapidOCR, LPRNet, own) with a warning.
+
+Example::
+
+    >>> reader = CascadeReader(CascadeReaderConfig(threads=1))
+    >>> reader.read(crop).lines                   # crop: BGR uint8 (H, W, 3)
+    ('59L2', '14999')
+    >>> reader.accepted, reader.escalated         # crops settled by the own read / passed on
+    (1, 0)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from gatewatch.errors import ModelError
+from gatewatch.vision.plates.config import AutoOwnReaderConfig, CascadeReaderConfig, FusedOwnReaderConfig
+from gatewatch.vision.plates.fastplate import FusedReader
+from gatewatch.vision.plates.fused_own import AutoOwnReader, FusedOwnReader
+from gatewatch.vision.plates.lines import inset
+from gatewatch.vision.plates.own import plate_lines
+from gatewatch.vision.plates.readers import READERS, PlateReading, _reading, _usable
+from gatewatch.vision.plates.third_opinion import fits
+
+log = logging.getLogger(__name__)
+
+
+def own_accepts(
+    own_lines: Sequence[tuple[str, np.ndarray]], min_char_prob: float, slot_text: str | None = None
+) -> str | None:
+    """The own read's plate text when the cascade keeps it, else ``None``.
+
+    ``own_lines``: the own model's text and per-character probabilities per line. Kept when the joined
+    text fits a VN or CN format as it stands and no character is below ``min_char_prob``; and, for a
+    text without Chinese characters when ``slot_text`` (the fast-plate-ocr model's read) is given, when
+    that read is the same text.
+    """
+    text = "".join(t for t, _ in own_lines)
+    probs = [float(p) for _, line_probs in own_lines for p in line_probs]
+    if not text or len(probs) != len(text) or min(probs) < min_char_prob:
+        return None
+    if slot_text is not None and text.isascii() and slot_text != text:
+        return None
+    return text if fits(text) else None
+
+
+class CascadeReader:
+    """Own model first; ``fused_own`` (or ``auto_own``) only for crops its read does not settle."""
+
+    def __init__(self, config: CascadeReaderConfig | None = None) -> None:
+        self.config = config or CascadeReaderConfig()
+        cfg = self.config
+        self.escalation: FusedOwnReader
+        if cfg.escalate == "fused_own":
+            try:
+                fields = set(FusedOwnReaderConfig.model_fields) - {"type"}
+                self.escalation = FusedOwnReader(FusedOwnReaderConfig(**cfg.model_dump(include=fields)))
+            except ModelError as exc:
+                log.warning("cascade: fused_own cannot be built (%s); escalating to auto_own instead", exc)
+                self.escalation = self._auto_own()
+        else:
+            self.escalation = self._auto_own()
+        self.escalate_to = "auto_own" if isinstance(self.escalation, AutoOwnReader) else "fused_own"
+        self.own = self.escalation.own
+        fused = self.escalation.fused
+        self.slots = fused.slots if isinstance(fused, FusedReader) else None
+        self.accepted = 0
+        self.escalated = 0
+
+    def _auto_own(self) -> AutoOwnReader:
+        fields = set(AutoOwnReaderConfig.model_fields) - {"type"}
+        return AutoOwnReader(AutoOwnReaderConfig(**self.config.model_dump(include=fields)))
+
+    def read(self, crop: np.ndarray) -> PlateReading | None:
+        """Read a plate crop ``(H, W, 3)`` BGR; ``None`` for an empty or unreadable crop."""
+        if not _usable(crop):
+            return None
+        cfg = self.config
+        own_lines = self.own.recognise(plate_lines(crop, cfg.own_frame_inset, cfg.two_line_max_aspect))
+        slot = None
+        text = "".join(t for t, _ in own_lines)
+        if self.slots is not None and text.isascii() and fits(text):  # a VN read: the slot model must agree
+            slot = self.slots.recognise([inset(crop, cfg.fastplate_inset)])[0]
+        if own_accepts(own_lines, cfg.min_char_prob, slot.text if slot is not None else None) is not None:
+            self.accepted += 1
+            return _reading(own_lines, cfg.min_confidence)
+        self.escalated += 1
+        return self.escalation.read_with_own(crop, own_lines, slot)
+
+
+READERS["cascade"] = CascadeReader
