@@ -33,16 +33,24 @@ THRESHOLDS = (0.0, 0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 1.0)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--split", default="devcheck", choices=("devcheck", "dev"))
     parser.add_argument("--sets", nargs="+", default=["vn", "cn"])
-    parser.add_argument("--verbose", action="store_true", help="print each accepted read that differs from its label")
+    parser.add_argument(
+        "--verbose", action="store_true", help="print each accepted read that differs from its label"
+    )
     args = parser.parse_args(argv)
     root = asset_dir()
     if root is None:
         print("no assets (set GATEWATCH_ASSET_DIR)", file=sys.stderr)
         return 2
-    sets = {k: v for k, v in load_sets(root / "plates", 0, 0, args.split).items() if k.startswith(tuple(args.sets))}
+    sets = {
+        k: v
+        for k, v in load_sets(root / "plates", 0, 0, args.split).items()
+        if k.startswith(tuple(args.sets))
+    }
     fused_own = build_reader(FusedOwnReaderConfig(threads=1))
     for name, samples in sets.items():
         rows = []
@@ -55,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
             fitted = normalise(reading.lines, alternatives=reading.alternatives) if reading else None
             slots = fused_own.fused.slots.recognise([crop])[0].text  # type: ignore[attr-defined]
             rows.append((own, fitted.text if fitted else "", s.text, slots))
-        print(f"{name} ({args.split}, {len(rows)} labels that fit): fused_own "
-              f"{100 * sum(f == t for _, f, t, _ in rows) / max(len(rows), 1):.1f} %")
+        print(
+            f"{name} ({args.split}, {len(rows)} labels that fit): fused_own "
+            f"{100 * sum(f == t for _, f, t, _ in rows) / max(len(rows), 1):.1f} %"
+        )
         for th, agree in [(th, False) for th in THRESHOLDS] + [(th, True) for th in THRESHOLDS]:
             right = accepted = accepted_wrong = 0
             for own, fused, truth, slots in rows:
@@ -66,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
                 accepted += text is not None
                 accepted_wrong += text is not None and text != truth
                 right += (text if text is not None else fused) == truth
-            print(f"  min char prob {th:.2f}{' + slot model agrees (VN)' if agree else ''}: exact {100 * right / max(len(rows), 1):5.1f} %, accepted "
-                  f"{100 * accepted / max(len(rows), 1):5.1f} % ({accepted_wrong} of them wrong)")
+            print(
+                f"  min char prob {th:.2f}{' + slot model agrees (VN)' if agree else ''}: exact {100 * right / max(len(rows), 1):5.1f} %, accepted "
+                f"{100 * accepted / max(len(rows), 1):5.1f} % ({accepted_wrong} of them wrong)"
+            )
     return 0
 
 

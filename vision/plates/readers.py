@@ -47,7 +47,7 @@ from gatewatch.vision.plates.config import (  # the reader configs live with the
     RapidOcrReaderConfig,
 )
 from gatewatch.vision.plates.config import ReaderConfig as ReaderConfig
-from gatewatch.vision.plates.formats import CN_PROVINCES, DIGITS, LETTERS
+from gatewatch.vision.plates.formats import CN_PROVINCES, DIGITS, LETTERS, normalise
 from gatewatch.vision.plates.fusion import cn_colour_share, fuse_cn
 from gatewatch.vision.plates.lines import inset, split_lines
 from gatewatch.vision.plates.lprnet import LprnetRecognizer, ctc_decode, lprnet_model_path
@@ -216,6 +216,9 @@ class AutoReader:
     def route(self, crop: np.ndarray, n_lines: int, texts: Sequence[str]) -> Route:
         """``VN``, ``CN`` or ``other`` for a crop split into ``n_lines`` and read as ``texts`` (:mod:`.route`)."""
         cfg = self.config
+        fitted = normalise(texts) if any(texts) else None
+        if fitted is not None and fitted.country == "VN":  # the first rule: no need to measure the crop's colours
+            return "VN"
         return route_plate(plate_looks(crop, n_lines), texts, (cfg.cn_min_aspect, cfg.cn_max_aspect), cfg.cn_min_colour)
 
     def _looks_cn(self, crop: np.ndarray, text: str) -> bool:
