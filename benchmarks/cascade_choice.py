@@ -4,7 +4,7 @@ For every crop of ``--split`` (default ``devcheck``: the dev quarter the own mod
 reads the own model, the fast-plate-ocr slot model and the ``fused_own`` reader once, then, for each
 threshold, counts what the cascade would give: the own read when it fits a plate format as read and its
 least sure character is at or above the threshold (and, in the second block, the slot model read the same
-text on a Vietnamese crop), else ``fused_own``'s read. Prints exact % (labels that fit) and the share of
+text on a Vietnamese crop: the threshold is then ``min_agreed_prob``), else ``fused_own``'s read. Prints exact % (labels that fit) and the share of
 crops accepted at the first step, per set. Needs the fast-plate-ocr model (an asset).
 
 Usage::
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         for th, agree in [(th, False) for th in THRESHOLDS] + [(th, True) for th in THRESHOLDS]:
             right = accepted = accepted_wrong = 0
             for own, fused, truth, slots in rows:
-                text = own_accepts(own, th, slots if agree else None)
+                text = own_accepts(own, th, slots if agree else None, th)
                 if args.verbose and text is not None and text != truth:
                     print(f"    accepted {text}, label {truth}")
                 accepted += text is not None

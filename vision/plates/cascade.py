@@ -6,15 +6,16 @@ model reads as a plate that fits a format with every character near-certain, and
 seldom change the read. So the cascade:
 
 1. reads the crop with the own model (the inset and line split of ``own``);
-2. keeps that read when it fits a VN or CN format exactly as read (no character swapped), its
-   least sure character has probability ``min_char_prob`` or more, and, for a Vietnamese read, the
-   fast-plate-ocr slot model (~1.5 ms) reads the same text (:func:`own_accepts`);
+2. keeps that read when it fits a VN or CN format exactly as read (no character swapped) and either
+   (a Vietnamese read) the fast-plate-ocr slot model (~1.5 ms) reads the same text and no own character
+   is below ``min_agreed_prob``, or (a Chinese read, which the slot model cannot read, or no slot model)
+   no own character is below ``min_char_prob`` (:func:`own_accepts`);
 3. else reads the crop with ``escalate`` (``fused_own`` by default), which reuses the own and slot
    reads of steps 1-2 instead of running those models again.
 
-``min_char_prob`` and the slot-agreement rule were chosen on the dev-check quarter
-(``benchmarks/cascade_choice.py``), never on the held-out half. With ``auto_own`` (no slot model) a
-Vietnamese own read is kept on its probabilities alone, which the dev check found less safe. ``fused_own`` needs the fast-plate-ocr model (AGPL-3.0, an asset that is not
+The rule and both thresholds were chosen on the dev-check quarter (``benchmarks/cascade_choice.py``),
+never on the held-out half. With ``auto_own`` (no slot model) a Vietnamese own read is kept on its
+probabilities alone (``min_char_prob``), which the dev check found less safe. ``fused_own`` needs the fast-plate-ocr model (AGPL-3.0, an asset that is not
 shipped); without it the cascade escalates to ``auto_own`` (RapidOCR, LPRNet, own) with a warning.
 
 Example::
@@ -46,22 +47,28 @@ log = logging.getLogger(__name__)
 
 
 def own_accepts(
-    own_lines: Sequence[tuple[str, np.ndarray]], min_char_prob: float, slot_text: str | None = None
+    own_lines: Sequence[tuple[str, np.ndarray]],
+    min_char_prob: float,
+    slot_text: str | None = None,
+    min_agreed_prob: float | None = None,
 ) -> str | None:
     """The own read's plate text when the cascade keeps it, else ``None``.
 
     ``own_lines``: the own model's text and per-character probabilities per line. Kept when the joined
-    text fits a VN or CN format as it stands and no character is below ``min_char_prob``; and, for a
-    text without Chinese characters when ``slot_text`` (the fast-plate-ocr model's read) is given, when
-    that read is the same text.
+    text fits a VN or CN format as it stands and no character is below ``min_char_prob``; for a text
+    without Chinese characters when ``slot_text`` (the fast-plate-ocr model's read) is given, when that
+    read is the same text and no character is below ``min_agreed_prob`` (default: ``min_char_prob``).
     """
     text = "".join(t for t, _ in own_lines)
     probs = [float(p) for _, line_probs in own_lines for p in line_probs]
-    if not text or len(probs) != len(text) or min(probs) < min_char_prob:
+    if not text or len(probs) != len(text):
         return None
-    if slot_text is not None and text.isascii() and slot_text != text:
-        return None
-    return text if fits(text) else None
+    least = min_char_prob
+    if slot_text is not None and text.isascii():
+        if slot_text != text:
+            return None
+        least = min_char_prob if min_agreed_prob is None else min_agreed_prob
+    return text if min(probs) >= least and fits(text) else None
 
 
 class CascadeReader:
@@ -101,7 +108,8 @@ class CascadeReader:
         text = "".join(t for t, _ in own_lines)
         if self.slots is not None and text.isascii() and fits(text):  # a VN read: the slot model must agree
             slot = self.slots.recognise([inset(crop, cfg.fastplate_inset)])[0]
-        if own_accepts(own_lines, cfg.min_char_prob, slot.text if slot is not None else None) is not None:
+        slot_text = slot.text if slot is not None else None
+        if own_accepts(own_lines, cfg.min_char_prob, slot_text, cfg.min_agreed_prob) is not None:
             self.accepted += 1
             return _reading(own_lines, cfg.min_confidence)
         self.escalated += 1

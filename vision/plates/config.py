@@ -148,18 +148,24 @@ class AutoOwnReaderConfig(AutoReaderConfig, _OwnOpinionConfig):
 
 
 CASCADE_MIN_CHAR_PROB = 0.9  # chosen on --split devcheck (benchmarks/cascade_choice.py)
+CASCADE_MIN_AGREED_PROB = 0.5  # likewise: 0.0-0.7 read the same there on the VN sets; the middle taken
 
 
 class CascadeReaderConfig(FusedOwnReaderConfig):
-    """The own recogniser first; its read is kept when it fits a plate format with every character sure,
-    else the crop goes to ``escalate`` (``fused_own``, or ``auto_own`` without the AGPL fast-plate model)."""
+    """The own recogniser first; its read is kept when it fits a plate format and is sure (or, Vietnamese, the
+    fast-plate-ocr model reads the same), else the crop goes to ``escalate`` (``fused_own``, or ``auto_own`` without the AGPL fast-plate model)."""
 
     type: Literal["cascade"] = "cascade"  # type: ignore[assignment]  # the subclass's own discriminator value
     min_char_prob: float = Field(
         CASCADE_MIN_CHAR_PROB, ge=0.0, le=1.0,
-        description="The own read is accepted when it fits a VN/CN format as read, its least sure character is "
-        "at least this probable and (VN, with the fast-plate-ocr model) that model reads the same text; chosen on "
-        "the dev check (benchmarks/cascade_choice.py); 1.0 nearly always escalates.",
+        description="A Chinese own read (or any, without the fast-plate-ocr model) is accepted when it fits a "
+        "VN/CN format as read and its least sure character is at least this probable (chosen on the dev check, "
+        "benchmarks/cascade_choice.py); 1.0 nearly always escalates.",
+    )
+    min_agreed_prob: float = Field(
+        CASCADE_MIN_AGREED_PROB, ge=0.0, le=1.0,
+        description="A Vietnamese own read is accepted when it fits a format as read, the fast-plate-ocr model "
+        "reads the same text and its least sure character is at least this probable (chosen on the dev check).",
     )
     escalate: Literal["fused_own", "auto_own"] = Field(
         "fused_own",
@@ -244,7 +250,8 @@ class PlatesConfig(Strict):
 
 
 __all__ = [
-    "AutoOwnReaderConfig", "AutoReaderConfig", "CASCADE_MIN_CHAR_PROB", "CascadeReaderConfig", "EasyOcrReaderConfig",
+    "AutoOwnReaderConfig", "AutoReaderConfig", "CASCADE_MIN_AGREED_PROB", "CASCADE_MIN_CHAR_PROB",
+    "CascadeReaderConfig", "EasyOcrReaderConfig",
     "FastPlateReaderConfig", "FrameInset", "FusedOwnReaderConfig", "FusedReaderConfig", "LprnetReaderConfig", "OWN_FRAME_INSET", "OwnReaderConfig", "PlatesConfig",
     "RapidOcrReaderConfig", "ReaderConfig",
 ]

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from gatewatch.vision.plates import build_reader, normalise
 from gatewatch.vision.plates.cascade import own_accepts
 from gatewatch.vision.plates.config import (
+    CASCADE_MIN_AGREED_PROB,
     CASCADE_MIN_CHAR_PROB,
     AutoOwnReaderConfig,
     CascadeReaderConfig,
@@ -29,36 +30,30 @@ def _lines(*lines: tuple[str, float]) -> list[tuple[str, np.ndarray]]:
 @pytest.mark.parametrize(
     ("own", "slot", "kept"),
     [
-        (_lines(("59L2", 0.99), ("14999", 0.98)), "59L214999", "59L214999"),  # fits, sure, slot model agrees
-        (
-            _lines(("59L2", 0.99), ("14999", 0.98)),
-            None,
-            "59L214999",
-        ),  # no slot model (auto_own): probabilities only
-        (_lines(("59L2", 0.99), ("14999", 0.98)), "59T214999", None),  # the slot model reads another plate
-        (
-            _lines(("59L2", 0.99), ("14999", CASCADE_MIN_CHAR_PROB - 0.01)),
-            "59L214999",
-            None,
-        ),  # one line unsure
+        # Vietnamese: fits, the slot model reads the same, no character below min_agreed_prob (0.5)
+        (_lines(("59L2", 0.99), ("14999", 0.7)), "59L214999", "59L214999"),
+        (_lines(("59L2", 0.99), ("14999", 0.4)), "59L214999", None),  # a character below min_agreed_prob
+        (_lines(("59L2", 0.99), ("14999", 0.99)), "59T214999", None),  # the slot model reads another plate
+        # no slot model (auto_own): the own probabilities alone, min_char_prob (0.9)
+        (_lines(("59L2", 0.99), ("14999", 0.95)), None, "59L214999"),
+        (_lines(("59L2", 0.99), ("14999", 0.7)), None, None),
         (_lines(("1F44614", 0.99)), "1F44614", None),  # fits no format (no province code 1)
-        (
-            _lines(("皖A0K782", 0.99)),
-            "A0K782",
-            "皖A0K782",
-        ),  # Chinese: the slot model knows no province, not asked
-        (_lines(("皖A0K78", 0.99)), None, None),  # Chinese, a character short
+        # Chinese: the slot model knows no province and is not asked; min_char_prob
+        (_lines(("皖A0K782", 0.95)), "A0K782", "皖A0K782"),
+        (_lines(("皖A0K782", 0.85)), "A0K782", None),
+        (_lines(("皖A0K78", 0.99)), None, None),  # a character short
         ([], None, None),
     ],
 )
 def test_own_accepts(own: list[tuple[str, np.ndarray]], slot: str | None, kept: str | None) -> None:
-    assert own_accepts(own, CASCADE_MIN_CHAR_PROB, slot) == kept
+    assert own_accepts(own, CASCADE_MIN_CHAR_PROB, slot, CASCADE_MIN_AGREED_PROB) == kept
 
 
 def test_own_accepts_takes_the_least_sure_character() -> None:
     own = [("30E27010", np.array([0.99] * 7 + [0.5], np.float32))]
     assert own_accepts(own, 0.6) is None
     assert own_accepts(own, 0.5) == "30E27010"
+    assert own_accepts(own, 0.9, "30E27010", 0.5) == "30E27010"
 
 
 VN = "vn_plate_crops_label_plate_number/images"
@@ -70,10 +65,12 @@ CASCADE_DECISIONS = [
     (f"{VN}/5CarLongPlate999.jpg", True, "51G20536"),  # one-line car, own and slot model agree
     (f"{VN}/ndata133.jpg", True, "29E119298"),  # square two-line
     (f"{CN}/皖AB3U58.jpg", True, "皖AB3U58"),  # Chinese: own alone (least sure 0.97)
+    (f"{VN}/2xemay2391.jpg", True, "55X17546"),  # own least sure 0.68, the slot model reads the same
     (f"{VN}/7xemay2040.jpg", False, "59V107473"),  # own 59V10773 (sure, a 4 dropped), slot model 59V107473
     (f"{VN}/3CarLongPlate720.jpg", False, "62A05195"),  # own right, slot model reads 22A: fused_own decides
     (f"{VN}/10xemay2271.jpg", False, "54K48147"),  # own 54K98147 with a 0.57 character
     (f"{CN}/皖ACC998.jpg", False, "皖ACC998"),  # own 皖ALC998 with a 0.55 character
+    (f"{CN}/皖AKS111.jpg", False, "皖AKS111"),  # own right but its least sure character 0.88 (< 0.9)
     (f"{CN}/皖AT813C.jpg", False, "皖AT813C"),  # own 皖AT85C fits no format
 ]
 
