@@ -7,7 +7,8 @@ Example::
 
     plates:
       wait_s: 2.0                       # a crossing waits this long for its plate to settle
-      reader: {type: auto, threads: 1}  # or rapidocr / lprnet / easyocr / fastplate / fused
+      reader: {type: auto_own, threads: 1}  # default; or auto / rapidocr / lprnet / easyocr / fastplate / fused /
+                                            # own / fused_own / cascade
       min_vehicle_height_px: 40
 """
 
@@ -79,7 +80,7 @@ class LprnetReaderConfig(_ReaderConfigBase):
 
 
 class AutoReaderConfig(RapidOcrReaderConfig):
-    """RapidOCR for every plate, fused with LPRNet on single-line crops that look Chinese (default)."""
+    """RapidOCR for every plate, fused with LPRNet on single-line crops that look Chinese (the default's base)."""
 
     type: Literal["auto"] = "auto"  # type: ignore[assignment]  # the subclass's own discriminator value
     lprnet_model_path: Path | None = Field(None, description="LPRNet .onnx; default: lprnet_cn.onnx (exported if missing).")
@@ -142,7 +143,7 @@ class FusedOwnReaderConfig(FusedReaderConfig, _OwnOpinionConfig):
 
 
 class AutoOwnReaderConfig(AutoReaderConfig, _OwnOpinionConfig):
-    """``auto`` with gatewatch's own recogniser as a third opinion on Chinese crops (no AGPL asset)."""
+    """``auto`` with gatewatch's own recogniser as a third opinion on Chinese crops (default; no AGPL asset)."""
 
     type: Literal["auto_own"] = "auto_own"  # type: ignore[assignment]  # the subclass's own discriminator value
 
@@ -190,9 +191,9 @@ class PlatesConfig(Strict):
         description="Seconds of stream time a crossing waits for its vehicle's plate to settle before it is sent "
         "(sent earlier when the track ends).",
     )
-    reader: Annotated[ReaderConfig, Field(description="Plate reader: type auto (default), rapidocr, lprnet, easyocr, "
-                                          "fastplate, fused, own, fused_own, auto_own or cascade.")] = Field(
-        default_factory=AutoReaderConfig
+    reader: Annotated[ReaderConfig, Field(description="Plate reader: type auto_own (default), auto, rapidocr, lprnet, "
+                                          "easyocr, fastplate, fused, own, fused_own or cascade.")] = Field(
+        default_factory=AutoOwnReaderConfig
     )
     detector_model: str = Field("plate-yolov8n", description="Plate detector ONNX: model name or path.")
     detector_confidence: float = Field(0.3, ge=0.01, le=1.0, description="Minimum plate detector score.")

