@@ -213,6 +213,7 @@ READER_CONFIGS = {
     "auto_own": lambda: AutoOwnReaderConfig(threads=1),
     "cascade": lambda: CascadeReaderConfig(threads=1),
     "cascade-auto_own": lambda: CascadeReaderConfig(threads=1, escalate="auto_own"),
+    "cascade-lprnet": lambda: CascadeReaderConfig(threads=1, lprnet_agrees=True),
 }
 
 NOTES = {
@@ -314,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         "under 0.5, or (Chinese) no own character is under 0.9; other crops go to `fused_own`, which reuses the own "
         "and slot reads (`vision/plates/cascade.py`; rule and thresholds chosen on `--split devcheck` with "
         "`benchmarks/cascade_choice.py`). `cascade-auto_own` escalates to `auto_own` instead (no AGPL asset; "
-        "Vietnamese own reads are then kept on the 0.9 rule).", "",
+        "Vietnamese own reads are then kept on the 0.9 rule). `cascade-lprnet` = `cascade` with `lprnet_agrees: true`: a "
+        "Chinese own read is kept only when LPRNet reads the same text.", "",
         "plates/s (CPU time) divides by the CPU time this process spent in the reader (one thread per model), "
         "which other jobs on a shared machine slow less than the wall clock.", "",
         "`auto` and `rapidocr` run the INT8 recogniser (default `precision: int8`, calibrated on synthetic plate lines, not on these sets); `auto-fp32` and `rapidocr-fp32` are the same readers in fp32, measured in the same run.", "",

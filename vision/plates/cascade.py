@@ -13,7 +13,8 @@ seldom change the read. So the cascade:
 3. else reads the crop with ``escalate`` (``fused_own`` by default), which reuses the own and slot
    reads of steps 1-2 instead of running those models again.
 
-The rule and both thresholds were chosen on the dev-check quarter (``benchmarks/cascade_choice.py``),
+With ``lprnet_agrees`` (off by default) a Chinese read is kept, like a Vietnamese one, only when LPRNet
+(~1.6 ms) reads the same text, at ``min_agreed_prob``. The rule and the thresholds were chosen on the dev-check quarter (``benchmarks/cascade_choice.py``),
 never on the held-out half. With ``auto_own`` (no slot model) a Vietnamese own read is kept on its
 probabilities alone (``min_char_prob``), which the dev check found less safe. ``fused_own`` needs the fast-plate-ocr model (AGPL-3.0, an asset that is not
 shipped); without it the cascade escalates to ``auto_own`` (RapidOCR, LPRNet, own) with a warning.
@@ -39,6 +40,7 @@ from gatewatch.vision.plates.config import AutoOwnReaderConfig, CascadeReaderCon
 from gatewatch.vision.plates.fastplate import FusedReader
 from gatewatch.vision.plates.fused_own import AutoOwnReader, FusedOwnReader
 from gatewatch.vision.plates.lines import inset
+from gatewatch.vision.plates.lprnet import ctc_decode
 from gatewatch.vision.plates.own import plate_lines
 from gatewatch.vision.plates.readers import READERS, PlateReading, _reading, _usable
 from gatewatch.vision.plates.third_opinion import fits
@@ -51,21 +53,24 @@ def own_accepts(
     min_char_prob: float,
     slot_text: str | None = None,
     min_agreed_prob: float | None = None,
+    lprnet_text: str | None = None,
 ) -> str | None:
     """The own read's plate text when the cascade keeps it, else ``None``.
 
     ``own_lines``: the own model's text and per-character probabilities per line. Kept when the joined
     text fits a VN or CN format as it stands and no character is below ``min_char_prob``; for a text
     without Chinese characters when ``slot_text`` (the fast-plate-ocr model's read) is given, when that
-    read is the same text and no character is below ``min_agreed_prob`` (default: ``min_char_prob``).
+    read is the same text and no character is below ``min_agreed_prob`` (default: ``min_char_prob``);
+    likewise for a text with Chinese characters when ``lprnet_text`` (LPRNet's read) is given.
     """
     text = "".join(t for t, _ in own_lines)
     probs = [float(p) for _, line_probs in own_lines for p in line_probs]
     if not text or len(probs) != len(text):
         return None
     least = min_char_prob
-    if slot_text is not None and text.isascii():
-        if slot_text != text:
+    second = slot_text if text.isascii() else lprnet_text
+    if second is not None:
+        if second != text:
             return None
         least = min_char_prob if min_agreed_prob is None else min_agreed_prob
     return text if min(probs) >= least and fits(text) else None
@@ -91,6 +96,7 @@ class CascadeReader:
         self.own = self.escalation.own
         fused = self.escalation.fused
         self.slots = fused.slots if isinstance(fused, FusedReader) else None
+        self.lprnet = fused.auto.lprnet if isinstance(fused, FusedReader) else fused.lprnet  # type: ignore[attr-defined]
         self.accepted = 0
         self.escalated = 0
 
@@ -109,7 +115,10 @@ class CascadeReader:
         if self.slots is not None and text.isascii() and fits(text):  # a VN read: the slot model must agree
             slot = self.slots.recognise([inset(crop, cfg.fastplate_inset)])[0]
         slot_text = slot.text if slot is not None else None
-        if own_accepts(own_lines, cfg.min_char_prob, slot_text, cfg.min_agreed_prob) is not None:
+        lprnet_text = None
+        if cfg.lprnet_agrees and not text.isascii() and fits(text):  # a CN read: LPRNet must agree
+            lprnet_text = ctc_decode(self.lprnet.logits(crop))[0]
+        if own_accepts(own_lines, cfg.min_char_prob, slot_text, cfg.min_agreed_prob, lprnet_text) is not None:
             self.accepted += 1
             return _reading(own_lines, cfg.min_confidence)
         self.escalated += 1

@@ -42,11 +42,25 @@ def _lines(*lines: tuple[str, float]) -> list[tuple[str, np.ndarray]]:
         (_lines(("皖A0K782", 0.95)), "A0K782", "皖A0K782"),
         (_lines(("皖A0K782", 0.85)), "A0K782", None),
         (_lines(("皖A0K78", 0.99)), None, None),  # a character short
+        # Chinese with lprnet_agrees: LPRNet must read the same text (test_own_accepts_with_lprnet)
         ([], None, None),
     ],
 )
 def test_own_accepts(own: list[tuple[str, np.ndarray]], slot: str | None, kept: str | None) -> None:
     assert own_accepts(own, CASCADE_MIN_CHAR_PROB, slot, CASCADE_MIN_AGREED_PROB) == kept
+
+
+@pytest.mark.parametrize(
+    ("own", "lprnet", "kept"),
+    [
+        (_lines(("皖A0K782", 0.6)), "皖A0K782", "皖A0K782"),  # LPRNet agrees: min_agreed_prob (0.5)
+        (_lines(("皖A0K782", 0.99)), "皖AQK782", None),  # LPRNet reads a Q: escalate
+        (_lines(("皖A0K782", 0.4)), "皖A0K782", None),
+        (_lines(("59L2", 0.99), ("14999", 0.95)), "59L214999", "59L214999"),  # VN: LPRNet not asked
+    ],
+)
+def test_own_accepts_with_lprnet(own: list[tuple[str, np.ndarray]], lprnet: str, kept: str | None) -> None:
+    assert own_accepts(own, CASCADE_MIN_CHAR_PROB, None, CASCADE_MIN_AGREED_PROB, lprnet) == kept
 
 
 def test_own_accepts_takes_the_least_sure_character() -> None:
@@ -95,6 +109,21 @@ def test_cascade_accepts_or_escalates_real_crops(
     assert (cascade.accepted - before[0], cascade.escalated - before[1]) == ((1, 0) if accepted else (0, 1))
     fitted = normalise(reading.lines, alternatives=reading.alternatives) if reading else None
     assert fitted is not None and fitted.text == text
+
+
+def test_cascade_with_lprnet_agreement_escalates_a_sure_chinese_misread(plates_dir: Path) -> None:
+    """Dev-check crop 皖AQF320: the own model reads 皖A0F320 with every character >= 0.9 (kept by default);
+    LPRNet reads otherwise, so with ``lprnet_agrees`` the crop goes to fused_own, which reads it right."""
+    if not OWN_ONNX.is_file():
+        pytest.skip(f"committed model missing: {OWN_ONNX}")
+    crop = plate_crop(plates_dir, f"{CN}/皖AQF320.jpg")
+    plain = build_reader(CascadeReaderConfig(threads=1))
+    agreeing = build_reader(CascadeReaderConfig(threads=1, lprnet_agrees=True))
+    if agreeing.escalate_to != "fused_own":
+        pytest.skip("fast-plate-ocr model (asset vn_plate_ocr/) missing")
+    assert plain.read(crop).lines == ("皖A0F320",) and plain.accepted == 1
+    reading = agreeing.read(crop)
+    assert agreeing.escalated == 1 and reading is not None and reading.lines == ("皖AQF320",)
 
 
 def test_cascade_reads_what_fused_own_reads_when_it_escalates(cascade, plates_dir: Path) -> None:
@@ -147,6 +176,7 @@ def test_cascade_config_from_a_camera_yaml() -> None:
         {"type": "cascade", "min_char_prob": -0.1},
         {"type": "cascade", "escalate": "fastplate"},
         {"type": "cascade", "min_char_porb": 0.9},
+        {"type": "cascade", "lprnet_agrees": "maybe"},
         {"type": "auto_own", "min_char_prob": 0.9},  # a cascade setting on another reader
     ],
 )
