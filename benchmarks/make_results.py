@@ -21,6 +21,7 @@ PARTS = [  # file, section title
     ("plates_fusion.md", "Plate reading: the VN second opinion, held-out half (`benchmarks/plates.py --split test`)"),
     ("plates_fusion_dev.md", "Plate reading: the VN second opinion, dev half (`benchmarks/plates.py --split dev`)"),
     ("plates_own.md", "Plate reading: gatewatch's own recogniser and `fused_own` beside the others, held-out half (`benchmarks/plates.py --split test`)"),
+    ("plates_cascade_lprnet.md", "Plate reading: the cascade with LPRNet agreement on Chinese reads, held-out half (`benchmarks/plates.py --split test`)"),
     ("plates_own_devcheck.md", "Plate reading: the own model as a third opinion, chosen on the dev-check quarter (`benchmarks/plates.py --split devcheck`)"),
     ("plates_own_small.md", "Plate reading: far plates, held-out crops shrunk to 30 px high (`benchmarks/plates.py --shrink-to 30`)"),
     ("plate_scenes.md", "Plates in whole photos: detector input size, crop margin, deskew (`benchmarks/plate_scenes.py`)"),

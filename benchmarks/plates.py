@@ -25,7 +25,7 @@ Usage::
     python benchmarks/plates.py --limit 0 --split test --sets vn cn --readers rapidocr auto fastplate fused \
         --out benchmarks/results/plates_fusion.md         # the VN second opinion, held-out half
     python benchmarks/plates.py --limit 0 --split test --sets vn cn --readers rapidocr auto fastplate own fused \
-        fused_own --out benchmarks/results/plates_own.md  # gatewatch's own recogniser, alone and as a third opinion
+        fused_own auto_own cascade cascade-auto_own --out benchmarks/results/plates_own.md  # own recogniser, cascade
 """
 
 from __future__ import annotations
@@ -46,7 +46,13 @@ import numpy as np
 from gatewatch.assets import asset_dir
 from gatewatch.models.onnx import OnnxModel
 from gatewatch.vision.plates import PlateDetector, build_reader, normalise, plate_model_path
-from gatewatch.vision.plates.config import FastPlateReaderConfig, FusedOwnReaderConfig, FusedReaderConfig
+from gatewatch.vision.plates.config import (
+    AutoOwnReaderConfig,
+    CascadeReaderConfig,
+    FastPlateReaderConfig,
+    FusedOwnReaderConfig,
+    FusedReaderConfig,
+)
 from gatewatch.vision.plates.formats import clean
 from gatewatch.vision.plates.own import OwnReaderConfig
 from gatewatch.vision.plates.readers import (
@@ -204,6 +210,10 @@ READER_CONFIGS = {
     "fused": lambda: FusedReaderConfig(threads=1),
     "own": lambda: OwnReaderConfig(threads=1),
     "fused_own": lambda: FusedOwnReaderConfig(threads=1),
+    "auto_own": lambda: AutoOwnReaderConfig(threads=1),
+    "cascade": lambda: CascadeReaderConfig(threads=1),
+    "cascade-auto_own": lambda: CascadeReaderConfig(threads=1, escalate="auto_own"),
+    "cascade-lprnet": lambda: CascadeReaderConfig(threads=1, lprnet_agrees=True),
 }
 
 NOTES = {
@@ -299,6 +309,14 @@ def main(argv: list[str] | None = None) -> int:
         "`fused_own` = `fused` with `own` as a third opinion (`vision/plates/third_opinion.py`): an own character "
         "replaces the fused one only where one of the two readers `fused` was made from read it too, and the result "
         "fits a plate format; rule and `min_own_prob` chosen on `--split devcheck`.", "",
+        "`auto_own` = `auto` with `own` as the same third opinion; only Chinese crops have two first reads there, so "
+        "on Vietnamese crops it reads as `auto`; no AGPL asset. `cascade` = `own` first: its read is kept when it fits "
+        "a format as read and either (Vietnamese) the fast-plate-ocr model reads the same text with no own character "
+        "under 0.5, or (Chinese) no own character is under 0.9; other crops go to `fused_own`, which reuses the own "
+        "and slot reads (`vision/plates/cascade.py`; rule and thresholds chosen on `--split devcheck` with "
+        "`benchmarks/cascade_choice.py`). `cascade-auto_own` escalates to `auto_own` instead (no AGPL asset; "
+        "Vietnamese own reads are then kept on the 0.9 rule). `cascade-lprnet` = `cascade` with `lprnet_agrees: true`: a "
+        "Chinese own read is kept only when LPRNet reads the same text.", "",
         "plates/s (CPU time) divides by the CPU time this process spent in the reader (one thread per model), "
         "which other jobs on a shared machine slow less than the wall clock.", "",
         "`auto` and `rapidocr` run the INT8 recogniser (default `precision: int8`, calibrated on synthetic plate lines, not on these sets); `auto-fp32` and `rapidocr-fp32` are the same readers in fp32, measured in the same run.", "",

@@ -7,7 +7,8 @@ Example::
 
     plates:
       wait_s: 2.0                       # a crossing waits this long for its plate to settle
-      reader: {type: auto, threads: 1}  # or rapidocr / lprnet / easyocr / fastplate / fused
+      reader: {type: auto_own, threads: 1}  # default; or auto / rapidocr / lprnet / easyocr / fastplate / fused /
+                                            # own / fused_own / cascade
       min_vehicle_height_px: 40
 """
 
@@ -81,7 +82,7 @@ class LprnetReaderConfig(_ReaderConfigBase):
 
 
 class AutoReaderConfig(RapidOcrReaderConfig):
-    """RapidOCR for every plate, fused with LPRNet on single-line crops that look Chinese (default)."""
+    """RapidOCR for every plate, fused with LPRNet on single-line crops that look Chinese (the default's base)."""
 
     type: Literal["auto"] = "auto"  # type: ignore[assignment]  # the subclass's own discriminator value
     lprnet_model_path: Path | None = Field(None, description="LPRNet .onnx; default: lprnet_cn.onnx (exported if missing).")
@@ -127,10 +128,9 @@ class OwnReaderConfig(_ReaderConfigBase):
     providers: str = Field("cpu", description="ONNX Runtime providers: auto, cpu, cuda, openvino, tensorrt.")
 
 
-class FusedOwnReaderConfig(FusedReaderConfig):
-    """``fused`` with gatewatch's own recogniser as a third opinion (``third_opinion.py``)."""
+class _OwnOpinionConfig(Strict):
+    """Settings of the own recogniser where it reads beside other readers (third opinion, cascade first step)."""
 
-    type: Literal["fused_own"] = "fused_own"  # type: ignore[assignment]  # the subclass's own discriminator value
     own_model_path: Path | None = Field(None, description="Own recogniser .onnx; default: the one committed beside own.py.")
     own_frame_inset: FrameInset = OWN_FRAME_INSET
     min_own_prob: float = Field(
@@ -138,9 +138,54 @@ class FusedOwnReaderConfig(FusedReaderConfig):
     )
 
 
+class FusedOwnReaderConfig(FusedReaderConfig, _OwnOpinionConfig):
+    """``fused`` with gatewatch's own recogniser as a third opinion (``third_opinion.py``)."""
+
+    type: Literal["fused_own"] = "fused_own"  # type: ignore[assignment]  # the subclass's own discriminator value
+
+
+class AutoOwnReaderConfig(AutoReaderConfig, _OwnOpinionConfig):
+    """``auto`` with gatewatch's own recogniser as a third opinion on Chinese crops (default; no AGPL asset)."""
+
+    type: Literal["auto_own"] = "auto_own"  # type: ignore[assignment]  # the subclass's own discriminator value
+
+
+CASCADE_MIN_CHAR_PROB = 0.9  # chosen on --split devcheck (benchmarks/cascade_choice.py)
+CASCADE_MIN_AGREED_PROB = 0.5  # likewise: 0.0-0.7 read the same there on the VN sets; the middle taken
+
+
+class CascadeReaderConfig(FusedOwnReaderConfig):
+    """The own recogniser first; its read is kept when it fits a plate format and is sure (or, Vietnamese, the
+    fast-plate-ocr model reads the same), else the crop goes to ``escalate`` (``fused_own``, or ``auto_own`` without the AGPL fast-plate model)."""
+
+    type: Literal["cascade"] = "cascade"  # type: ignore[assignment]  # the subclass's own discriminator value
+    min_char_prob: float = Field(
+        CASCADE_MIN_CHAR_PROB, ge=0.0, le=1.0,
+        description="A Chinese own read (or any, without the fast-plate-ocr model) is accepted when it fits a "
+        "VN/CN format as read and its least sure character is at least this probable (chosen on the dev check, "
+        "benchmarks/cascade_choice.py); 1.0 nearly always escalates.",
+    )
+    min_agreed_prob: float = Field(
+        CASCADE_MIN_AGREED_PROB, ge=0.0, le=1.0,
+        description="A Vietnamese own read is accepted when it fits a format as read, the fast-plate-ocr model "
+        "reads the same text and its least sure character is at least this probable (chosen on the dev check).",
+    )
+    lprnet_agrees: bool = Field(
+        False,
+        description="A Chinese own read is accepted only when LPRNet reads the same text (and no own character is "
+        "below min_agreed_prob), instead of on min_char_prob alone. Dev check: no wrong accept and 76 % of CN crops "
+        "kept (min_char_prob: one wrong, 65 %); not yet measured on the held-out half, so off by default.",
+    )
+    escalate: Literal["fused_own", "auto_own"] = Field(
+        "fused_own",
+        description="Reader for crops the own read does not settle. fused_own needs the fast-plate-ocr model "
+        "(AGPL-3.0 asset); when it is missing the cascade falls back to auto_own with a warning.",
+    )
+
+
 ReaderConfig = Annotated[
     AutoReaderConfig | RapidOcrReaderConfig | LprnetReaderConfig | EasyOcrReaderConfig | FastPlateReaderConfig
-    | FusedReaderConfig | OwnReaderConfig | FusedOwnReaderConfig,
+    | FusedReaderConfig | OwnReaderConfig | FusedOwnReaderConfig | AutoOwnReaderConfig | CascadeReaderConfig,
     Field(discriminator="type"),
 ]
 
@@ -154,8 +199,9 @@ class PlatesConfig(Strict):
         description="Seconds of stream time a crossing waits for its vehicle's plate to settle before it is sent "
         "(sent earlier when the track ends).",
     )
-    reader: Annotated[ReaderConfig, Field(description="Plate reader: type auto (default), rapidocr, lprnet, easyocr, fastplate, fused or own.")] = Field(
-        default_factory=AutoReaderConfig
+    reader: Annotated[ReaderConfig, Field(description="Plate reader: type auto_own (default), auto, rapidocr, lprnet, "
+                                          "easyocr, fastplate, fused, own, fused_own or cascade.")] = Field(
+        default_factory=AutoOwnReaderConfig
     )
     detector_model: str = Field("plate-yolov8n", description="Plate detector ONNX: model name or path.")
     detector_confidence: float = Field(0.3, ge=0.01, le=1.0, description="Minimum plate detector score.")
@@ -247,7 +293,8 @@ class PlatesConfig(Strict):
 
 
 __all__ = [
-    "AutoReaderConfig", "EasyOcrReaderConfig", "FastPlateReaderConfig", "FrameInset", "FusedReaderConfig",
-    "LprnetReaderConfig", "OWN_FRAME_INSET", "OwnReaderConfig", "PlatesConfig",
+    "AutoOwnReaderConfig", "AutoReaderConfig", "CASCADE_MIN_AGREED_PROB", "CASCADE_MIN_CHAR_PROB",
+    "CascadeReaderConfig", "EasyOcrReaderConfig",
+    "FastPlateReaderConfig", "FrameInset", "FusedOwnReaderConfig", "FusedReaderConfig", "LprnetReaderConfig", "OWN_FRAME_INSET", "OwnReaderConfig", "PlatesConfig",
     "RapidOcrReaderConfig", "ReaderConfig",
 ]

@@ -142,10 +142,13 @@ class FusedReader:
         """Read a plate crop ``(H, W, 3)`` BGR; ``None`` for an empty or unreadable crop."""
         return self.read_with_sources(crop)[0]
 
-    def read_with_sources(self, crop: np.ndarray) -> tuple[PlateReading | None, list[tuple[str, np.ndarray]]]:
+    def read_with_sources(
+        self, crop: np.ndarray, slot: SlotRead | None = None
+    ) -> tuple[PlateReading | None, list[tuple[str, np.ndarray]]]:
         """The fused reading and the two reads it was made from (text, per-character probabilities):
         PP-OCR's (lines joined) and the slot model's, or RapidOCR's and LPRNet's on a Chinese crop;
-        the list is empty when only one reader read the crop."""
+        the list is empty when only one reader read the crop. ``slot``: the slot model's read of this
+        crop (``fastplate_inset``) when the caller has it already."""
         sources: list[tuple[str, np.ndarray]] = []
         if not _usable(crop):
             return None, sources
@@ -161,7 +164,8 @@ class FusedReader:
         if route == "CN":  # Chinese two-line: auto's read
             return _reading(texts, cfg.min_confidence), sources
         texts = [drop_cjk(t, p) for t, p in texts]
-        slot = self.slots.recognise([inset(crop, cfg.fastplate_inset)])[0]
+        if slot is None:
+            slot = self.slots.recognise([inset(crop, cfg.fastplate_inset)])[0]
         sources += [("".join(t for t, _ in texts), np.concatenate([p for _, p in texts]) if texts else np.zeros(0)),
                     (slot.text, slot.probs)]
         fused = fuse_vn([(t, p.tolist()) for t, p in texts], slot, self.weights)

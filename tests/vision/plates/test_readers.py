@@ -154,8 +154,8 @@ def test_bad_config_fails(bad: dict) -> None:
         PlatesConfig.model_validate(bad)
 
 
-def test_build_reader_default_is_auto() -> None:
-    assert PlatesConfig().reader.type == "auto"
+def test_build_reader_default_is_auto_own() -> None:
+    assert PlatesConfig().reader.type == "auto_own"  # auto + the own model's third opinion on CN crops
     assert isinstance(build_reader(RapidOcrReaderConfig()), RapidOcrReader)
 
 
