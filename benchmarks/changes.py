@@ -31,7 +31,17 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from counting import MODELS, ROOT, SAMPLES, cpu_seconds, markdown, peak_rss_mb, run_ultralytics, truth  # noqa: E402
+from counting import (  # noqa: E402
+    MODELS,
+    ROOT,
+    SAMPLES,
+    cpu_seconds,
+    markdown,
+    peak_rss_mb,
+    run_ultralytics,
+    truth,
+    write_report,
+)
 
 # variant -> (what changed, dotted config overrides on top of the sample's config)
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -273,10 +283,7 @@ def main() -> int:
         + "\n".join(markdown(header, rows))
         + "\n"
     )
-    print(text)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text)
-    return 0
+    return write_report(text, args.out)
 
 
 if __name__ == "__main__":

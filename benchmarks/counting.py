@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from gatewatch.vision.latency import peak_rss_mb  # light: numpy only, so Ultralytics' children stay lean
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = {  # sample config -> ground-truth file
     "highway_cctv": "highway_cctv_trucks_320x240",
@@ -76,20 +78,12 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident set size in MB.
-
-    ``VmHWM`` of ``/proc/self/status`` where there is one: ``ru_maxrss`` is not enough on Linux,
-    where a child started by fork + exec inherits its parent's peak (a parent that just built the
-    INT8 model would set every child's figure to ~1 GB).
-    """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def write_report(text: str, out: str | Path) -> int:
+    """Print a benchmark's markdown report and write it to ``out``; returns the exit code (0)."""
+    print(text)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(text)
+    return 0
 
 
 def run_gatewatch(sample: str, model: str, agnostic: bool, schedule: str = "every_frame", roi: str = "full") -> dict:
@@ -332,10 +326,7 @@ def main() -> int:
            if ratio_table else "")
         + "\n".join(table) + "\n\n" + legend + "\n\n" + NOTES
     )
-    print(text)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text)
-    return 0
+    return write_report(text, args.out)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from changes import with_overrides  # noqa: E402
-from counting import ROOT, markdown  # noqa: E402
+from counting import ROOT, markdown, write_report  # noqa: E402
 
 # engine -> config overrides for gatewatch (None: Ultralytics)
 ENGINES: dict[str, dict[str, Any] | None] = {
@@ -184,10 +184,7 @@ def main() -> int:
         f"{ort.get_available_providers()}; clip {args.sample}, every frame detected, {args.seconds:g} s per stream, "
         "one process per stream.\n\n" + "\n".join(markdown(header, rows)) + "\n"
     )
-    print(text)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text)
-    return 0
+    return write_report(text, args.out)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Per-frame latency percentiles in constant memory, for runs that last months.
+"""Per-frame latency percentiles in constant memory, for runs that last months; a process's peak memory.
 
 ``RunSummary`` used to keep every frame's latency in a list: 32 bytes a frame, about 1.2 GB
 after 30 days at 15 FPS. ``LatencyHistogram`` counts latencies in log-spaced buckets instead
@@ -17,6 +17,8 @@ Example::
 from __future__ import annotations
 
 import math
+import resource
+from pathlib import Path
 
 import numpy as np
 
@@ -65,3 +67,15 @@ class LatencyHistogram:
             lower = LOW_MS * GROWTH ** (index - 1)
             value = lower * math.sqrt(GROWTH)
         return min(max(value, self.min_ms), self.max_ms)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB: ``VmHWM`` where Linux has it (``ru_maxrss`` of a child
+    started by fork + exec can carry its parent's peak), else ``ru_maxrss``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

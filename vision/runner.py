@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -120,12 +121,18 @@ def build_flag_stages(
 
 
 @contextmanager
-def stop_on_signals(source: FrameSource) -> Iterator[None]:
-    """SIGTERM / SIGINT end the run cleanly: the source stops, sinks flush and close."""
+def on_stop_signals(stop: Callable[[], None], doing: str = "finishing the current frame") -> Iterator[None]:
+    """While inside, SIGTERM / SIGINT call ``stop`` (the run then ends cleanly: sinks flush and close).
+
+    Only the main thread may set signal handlers: elsewhere (a test or a benchmark's thread) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
 
     def handler(signum: int, _frame: object) -> None:
-        log.warning("received %s: finishing the current frame and shutting down", signal.Signals(signum).name)
-        source.stop()
+        log.warning("received %s: %s and shutting down", signal.Signals(signum).name, doing)
+        stop()
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -133,6 +140,11 @@ def stop_on_signals(source: FrameSource) -> Iterator[None]:
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+
+
+def stop_on_signals(source: FrameSource) -> AbstractContextManager[None]:
+    """SIGTERM / SIGINT end the run cleanly: the source stops, sinks flush and close."""
+    return on_stop_signals(source.stop)
 
 
 def run_camera(config: CameraConfig, max_frames: int | None = None, progress_every_s: float = 5.0) -> RunSummary:

@@ -16,14 +16,10 @@ A file that ends simply finishes. SIGTERM / SIGINT stop every camera cleanly.
 from __future__ import annotations
 
 import logging
-import resource
-import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import supervision as sv
 
@@ -32,6 +28,7 @@ from gatewatch.models.onnx import OnnxModel, SessionTuning
 from gatewatch.sinks import FanoutSink
 from gatewatch.vision.annotate import AnnotatedVideo
 from gatewatch.vision.detector import YoloDetector, predict_batch
+from gatewatch.vision.latency import peak_rss_mb
 from gatewatch.vision.pipeline import FrameResult, GatePipeline, RunSummary
 from gatewatch.vision.runner import (
     build_detector,
@@ -40,6 +37,7 @@ from gatewatch.vision.runner import (
     build_sinks,
     check_lanes,
     model_settings,
+    on_stop_signals,
 )
 from gatewatch.vision.sources import Frame, FrameSource, Prefetcher, open_source
 
@@ -115,18 +113,6 @@ class SiteSummary:
             f"{self.batches} detector calls, mean batch {self.mean_batch:.2f}, peak RSS {self.peak_rss_mb:.0f} MB"
         )
         return "\n".join(out)
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory in MB: ``VmHWM`` where Linux has it (``ru_maxrss`` of a child
-    started by fork + exec can carry its parent's peak), else ``ru_maxrss``."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def model_key(config: CameraConfig) -> ModelKey:
@@ -211,7 +197,7 @@ class SiteRunner:
             camera.reader.start()
         last_log = time.perf_counter()
         try:
-            with self._stop_on_signals():
+            with on_stop_signals(self._stop_all, "finishing every camera"):
                 while self._running() and not self.stopping.is_set():
                     self.frame_ready.clear()
                     ready = self._collect()
@@ -357,26 +343,12 @@ class SiteRunner:
             if camera.detector is not None:
                 camera.summary.model = camera.detector.model.describe()
 
-    @contextmanager
-    def _stop_on_signals(self) -> Iterator[None]:
-        """SIGTERM / SIGINT: every source stops, the loop ends, every camera finishes cleanly."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handler(signum: int, _frame: object) -> None:
-            log.warning("received %s: finishing every camera and shutting down", signal.Signals(signum).name)
-            self.stopping.set()
-            for camera in self._running():
-                if camera.source is not None:
-                    camera.source.stop()
-
-        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
-        try:
-            yield
-        finally:
-            for s, h in previous.items():
-                signal.signal(s, h)
+    def _stop_all(self) -> None:
+        """Every source stops, the loop ends, every camera finishes cleanly (SIGTERM / SIGINT)."""
+        self.stopping.set()
+        for camera in self._running():
+            if camera.source is not None:
+                camera.source.stop()
 
 
 def run_site(
