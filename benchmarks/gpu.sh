@@ -6,7 +6,7 @@
 # cache), with Ultralytics' ObjectCounter on the same fp32 file beside them.
 #
 #   benchmarks/gpu.sh                 # results in $OUT/gpu.md if $OUT is set, else benchmarks/results/gpu.md
-#   STREAMS="1 2" SECONDS_PER_RUN=10 benchmarks/gpu.sh    # shorter
+#   STREAMS="1 2" SITE_STREAMS="2,4" SECONDS_PER_RUN=10 benchmarks/gpu.sh    # shorter
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RESULTS="${OUT:-benchmarks/results}"
@@ -46,4 +46,14 @@ trap 'kill "$SMI" 2>/dev/null || true' EXIT
 # shellcheck disable=SC2086  # word splitting of the lists is meant
 timeout $((deadline - SECONDS)) "$PY" benchmarks/gpu_streams.py --engines $ENGINES --streams $STREAMS \
   --seconds "$SECONDS_PER_RUN" --gpu-log "$GPU_LOG" --out "$RESULTS/gpu.md"
-echo "gpu.sh: results in $RESULTS/gpu.md"
+# Batched multi-camera inference: one gatewatch process, N cameras through the site runner, frames of
+# the cameras batched into one call on the batch-dynamic copy of the same weights (providers "auto":
+# CUDA here); each camera paced at 15 FPS, so the figure is how many 15-FPS cameras this GPU box holds.
+SITE_STREAMS="${SITE_STREAMS:-4,8,16}"
+if [ $((deadline - SECONDS)) -gt 90 ]; then
+  timeout $((deadline - SECONDS)) "$PY" benchmarks/streams.py --engines gatewatch --model fp32-batch \
+    --streams "$SITE_STREAMS" --seconds "$SECONDS_PER_RUN" --out "$RESULTS/gpu_site.md" || true
+else
+  echo "gpu.sh: no time left for the batched site run" >&2
+fi
+echo "gpu.sh: results in $RESULTS/gpu.md and $RESULTS/gpu_site.md"
