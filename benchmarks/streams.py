@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from changes import with_overrides  # noqa: E402
 from counting import MODELS, peak_rss_mb, ultralytics_counters, ultralytics_counts  # noqa: E402
 
 from gatewatch.vision.sources import Frame, FrameSource  # noqa: E402
@@ -111,8 +112,10 @@ def camera_result(
 # -- children ---------------------------------------------------------------------------------------
 
 
-def child_gatewatch(streams: int, frames: int, model: str, schedule: str, paced: bool) -> dict:
-    """N cameras in one site runner process."""
+def child_gatewatch(
+    streams: int, frames: int, model: str, schedule: str, paced: bool, overrides: dict[str, Any] | None = None
+) -> dict:
+    """N cameras in one site runner process; ``overrides``: camera-config fields (``model.threads``: 2)."""
     from gatewatch.config import BatchConfig, load_config
     from gatewatch.vision.site import CameraRun, SiteRunner
 
@@ -130,6 +133,7 @@ def child_gatewatch(streams: int, frames: int, model: str, schedule: str, paced:
         )
         for k in range(streams)
     ]
+    configs = [with_overrides(c, overrides or {}) for c in configs]
     sources: dict[str, PacedLoop] = {}
     lags: dict[str, list[float]] = {c.camera: [] for c in configs}
     done: dict[str, float] = {}
@@ -229,6 +233,7 @@ def _child_cmd(args: argparse.Namespace, engine: str, streams: int, paced: bool)
         "--schedule",
         args.schedule,
         *([] if paced else ["--unpaced"]),
+        *[f"--set={item}" for item in args.set],
     ]
 
 
@@ -319,6 +324,19 @@ def row(engine: str, n: int, result: dict, reference: int, rss_one: float | None
     ]
 
 
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["model.threads=2"]`` -> ``{"model.threads": 2}`` (values read as YAML)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set {item!r}: expected FIELD=VALUE")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", default="1,2,3,4,5,6", help="camera counts to try, e.g. 1,2,4")
@@ -336,6 +354,9 @@ def main() -> int:
         help="gatewatch's detect.schedule (Ultralytics detects every frame)",
     )
     parser.add_argument("--engines", default="gatewatch,ultralytics")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="gatewatch camera-config override, repeatable: model.threads=2, model.spinning=false, "
+                             "model.imgsz=[384,640] (YAML values)")
     parser.add_argument("--quick", action="store_true", help="1 and 2 cameras, 6 s each")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "streams.md"))
     parser.add_argument("--child", choices=["gatewatch", "ultralytics"], help=argparse.SUPPRESS)
@@ -347,7 +368,7 @@ def main() -> int:
     if args.child:
         if args.child == "gatewatch":
             result = child_gatewatch(
-                args.child_streams, args.frames, args.model, args.schedule, not args.unpaced
+                args.child_streams, args.frames, args.model, args.schedule, not args.unpaced, parse_overrides(args.set)
             )
         else:
             result = child_ultralytics(args.frames, args.model, not args.unpaced, args.wait_go)
@@ -402,7 +423,8 @@ def main() -> int:
         f"Date: {started:%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}); "
         f"1-minute load average {load_start} at start, {load_end} at end.  \n"
         f"Each camera: `{SAMPLE}` clip looped, {args.frames} frames released at {FPS:g} FPS (every frame decoded); "
-        f"model `{MODEL_NAMES[args.model]}`, gatewatch schedule `{args.schedule}`.  \n"
+        f"model `{MODEL_NAMES[args.model]}`, gatewatch schedule `{args.schedule}`"
+        f"{', gatewatch settings ' + ', '.join(f'`{s}`' for s in args.set) if args.set else ''}.  \n"
         f"Sustained: every camera >= {MIN_FPS} FPS, no frame dropped, lag < {MAX_LAG_S:g} s, and its crossings equal "
         "its engine's single-camera run of the same frames without pacing. A load average above ~2 on a 2-core box "
         "means other jobs shared the CPU: the counts sustained are then not the idle capacity.\n\n"
