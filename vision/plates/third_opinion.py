@@ -11,7 +11,7 @@ often drops it). When ``fused`` gives no plate that fits a format, the own read 
 fits one and one of the first two readers read exactly the same text.
 
 Reads of another length (:func:`other_length_read`): when the own read fits a format, is not as long as
-the fused read, and one first reader read a text of the own read's length that format fitting (look-alike
+the fused read, is Vietnamese, and one first reader read a text of the own read's length that format fitting (look-alike
 swaps, e.g. ``0`` -> ``D``) turns into the own text, the own read wins: two readers of three agree on
 the length. This is the electric ``MĐ`` series (``23-MĐ1 013.92``, ten characters): the slot model
 has nine slots and drops a character, and PP-OCR reads ``Đ`` as ``0``, ``B`` or drops it.
@@ -118,9 +118,12 @@ def other_length_read(
     """The own text when it is not as long as the fused one and a first reader of its length backs it.
 
     Backed: that first read, fitted to a plate format (look-alike swaps allowed), is the own text. The
-    own read must fit a format as it stands, with no character below ``min_own_prob``.
+    own read must be Vietnamese (no Chinese character: the evidence is from Vietnamese plates only) and fit
+    a format as it stands, with no character below ``min_own_prob``.
     """
-    if len(own.text) == len(fused.text) or not fits(own.text) or min(own.probs, default=1.0) < min_own_prob:
+    if len(own.text) == len(fused.text) or not own.text.isascii() or not fits(own.text):
+        return None
+    if min(own.probs, default=1.0) < min_own_prob:
         return None
     for r in firsts:
         if len(r.text) == len(own.text):

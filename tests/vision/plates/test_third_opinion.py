@@ -94,4 +94,6 @@ def test_other_length_read_and_series_d_respect_min_own_prob() -> None:
     assert other_length_read(R("23M101392"), [R("23M0101392")], unsure, min_own_prob=0.5) is None
     assert series_d("23MB102502", unsure) == "23MD102502"
     assert series_d("23MB102502", unsure, min_own_prob=0.5) == "23MB102502"
+    # Chinese reads are left to the province vote (the evidence for this rule is Vietnamese only)
+    assert other_length_read(R("A0K782"), [R("A0K782"), R("皖A0K782")], R("皖A0K782")) is None
     assert series_d("23MV102502", R("23MD102502")) == "23MV102502"  # V is not a look-alike of Đ
