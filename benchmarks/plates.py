@@ -308,7 +308,9 @@ def main(argv: list[str] | None = None) -> int:
         "(no held-out `test` plate, no `devcheck` plate); lines split as for PP-OCR.", "",
         "`fused_own` = `fused` with `own` as a third opinion (`vision/plates/third_opinion.py`): an own character "
         "replaces the fused one only where one of the two readers `fused` was made from read it too, and the result "
-        "fits a plate format; rule and `min_own_prob` chosen on `--split devcheck`.", "",
+        "fits a plate format; rule and `min_own_prob` chosen on `--split devcheck`. Vietnamese own reads of another "
+        "length win when a first reader of that length, format-fitted, reads the same text, and the own `D` of a "
+        "ten-character `MĐ` plate replaces a fused `B`/`0`/`8` (`own_other_lengths`; chosen on `--split dev`).", "",
         "`auto_own` = `auto` with `own` as the same third opinion; only Chinese crops have two first reads there, so "
         "on Vietnamese crops it reads as `auto`; no AGPL asset. `cascade` = `own` first: its read is kept when it fits "
         "a format as read and either (Vietnamese) the fast-plate-ocr model reads the same text with no own character "

@@ -136,6 +136,11 @@ class _OwnOpinionConfig(Strict):
     min_own_prob: float = Field(
         0.0, ge=0.0, le=1.0, description="An own character below this probability has no say (chosen on the dev check)."
     )
+    own_other_lengths: bool = Field(
+        True,
+        description="Let an own read of another length than the fused one win when a first reader backs it, and "
+        "read the Đ of ten-character MĐ plates (third_opinion.other_length_read, series_d; chosen on the dev half).",
+    )
 
 
 class FusedOwnReaderConfig(FusedReaderConfig, _OwnOpinionConfig):

@@ -84,7 +84,7 @@ class FusedOwnReader:
             own_lines = self.own.recognise(plate_lines(crop, cfg.own_frame_inset, cfg.two_line_max_aspect))
         own = own_read(own_lines)
         fused = read_of(reading.lines) if reading is not None else None
-        text = third_opinion(fused, [read_of([t]) for t, _ in sources], own, cfg.min_own_prob)
+        text = third_opinion(fused, [read_of([t]) for t, _ in sources], own, cfg.min_own_prob, cfg.own_other_lengths)
         if text is None:
             return reading
         self.overrides += 1

@@ -126,6 +126,25 @@ def test_cascade_with_lprnet_agreement_escalates_a_sure_chinese_misread(plates_d
     assert agreeing.escalated == 1 and reading is not None and reading.lines == ("皖AQF320",)
 
 
+@pytest.mark.parametrize(
+    ("rel", "plate"),
+    [
+        # electric MĐ plates of the dev half (square, two-line), read 23M101392 / 23MB102502 before the
+        # other-length read and the Đ rule (vision/plates/third_opinion.py); both crops are in the own
+        # model's training quarter of the dev half
+        (f"{VN}/ndata320.jpg", "23MD101392"),
+        (f"{VN}/ndata357.jpg", "23MD102502"),
+        # MĐ plates of the dev-check quarter (not trained on) that fused_own already read right: still right
+        (f"{VN}/ndata196.jpg", "28MD104379"),
+        (f"{VN}/ndata361.jpg", "23MD101473"),
+    ],
+)
+def test_cascade_reads_md_series_plates(cascade, plates_dir: Path, rel: str, plate: str) -> None:
+    reading = cascade.read(plate_crop(plates_dir, rel))
+    fitted = normalise(reading.lines) if reading else None
+    assert fitted is not None and fitted.text == plate
+
+
 def test_cascade_reads_what_fused_own_reads_when_it_escalates(cascade, plates_dir: Path) -> None:
     """An escalated crop is read by fused_own with the own and slot reads passed in, not re-run: same plate."""
     crop = plate_crop(plates_dir, f"{VN}/7xemay2040.jpg")
