@@ -97,18 +97,22 @@ def test_a_gpu_provider_this_onnxruntime_lacks_is_refused_by_name(provider):
     assert choose_providers("auto")[-1] == "CPUExecutionProvider"
 
 
-def int8_model():
+@pytest.fixture(scope="module")
+def int8_model(vehicle_model, tmp_path_factory):
+    """The static INT8 (QDQ) detector: the cached build, else a quick real one (24 calibration frames)."""
+    from gatewatch.models.quantize import quantize_static_int8
     from gatewatch.models.registry import find_model
 
-    path = find_model("yolov8n-int8")
-    if path is None:
-        pytest.skip("the static INT8 build is not in the cache (python benchmarks/counting.py builds it once)")
-    return path
+    cached = find_model("yolov8n-int8")
+    if cached is not None:
+        return cached
+    videos = [asset("videos/bgslibrary_topdown_road.avi"), asset("videos/india_road_mixed_traffic_trucks_buses_motorbikes.mp4")]
+    return quantize_static_int8(vehicle_model.path, tmp_path_factory.mktemp("int8") / "int8.onnx", videos, per_video=12).path
 
 
 @pytest.mark.parametrize("which", ["fp32", "int8"])
-def test_the_same_weights_at_384x640_find_the_same_vehicles(which, vehicle_model, motorway_frame, tmp_path):
-    source = vehicle_model.path if which == "fp32" else int8_model()
+def test_the_same_weights_at_384x640_find_the_same_vehicles(which, vehicle_model, int8_model, motorway_frame, tmp_path):
+    source = vehicle_model.path if which == "fp32" else int8_model
     square = OnnxModel(source, providers="cpu")
     rect = OnnxModel(resize_yolo_input(source, tmp_path / "rect.onnx", (384, 640)), providers="cpu")
     assert rect.imgsz == (384, 640)
@@ -142,10 +146,11 @@ def test_tensorrt_gets_an_engine_cache_and_fp16_the_others_their_defaults(tmp_pa
     assert cuda == {} and cpu == {}
 
 
-def test_fp16_copy_finds_the_same_vehicles_and_int8_is_refused(vehicle_model, motorway_frame, tmp_path, monkeypatch):
+def test_fp16_copy_finds_the_same_vehicles_and_int8_is_refused(vehicle_model, int8_model, motorway_frame, tmp_path,
+                                                               monkeypatch):
     from gatewatch.models.registry import half_precision_model
 
-    int8 = int8_model()  # found in the real cache, before the cache moves to tmp_path
+    int8 = int8_model  # the real cache's build (or a quick one), before the cache moves to tmp_path
     monkeypatch.setenv("GATEWATCH_CACHE_DIR", str(tmp_path))
     half = half_precision_model(vehicle_model.path)
     assert half.parent == tmp_path and half.stat().st_size < vehicle_model.path.stat().st_size * 0.6
