@@ -47,10 +47,6 @@ def test_audit_rows_are_well_formed() -> None:
         assert (row["plate_shows"] == "unclear") == (row["verdict"] == "unclear"), row
         if row["verdict"] == "unclear":
             assert row["note"], f"{row['image']}: an unclear plate says why"
-        else:  # the verdict follows from the plate and the label
-            assert (_plate_key(row["plate_shows"]) == clean(row["label"])) == (
-                row["verdict"] == "label_ok"
-            ), row
     counts = {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
     assert counts == {"label_ok": 89, "label_wrong": 9, "unclear": 5}
 
@@ -74,6 +70,10 @@ def test_audit_covers_exactly_the_held_out_square_set(bench, plates_dir: Path) -
     labels = {r["image"]: r for r in csv.DictReader(gt.read_text(encoding="utf-8").splitlines())}
     for image, row in rows.items():
         assert labels[image]["subset"] == "ndata", image
+        # the verdict compares the plate with the label key the benchmark scores (text_alnum)
+        if row["verdict"] != "unclear":
+            agrees = _plate_key(row["plate_shows"]) == labels[image]["text_alnum"]
+            assert agrees == (row["verdict"] == "label_ok"), row
         assert labels[image]["text_by_lines"] == row["label"], (
             f"{image}: the shared label is copied unchanged"
         )
