@@ -26,6 +26,7 @@ PARTS = [  # file, section title
     ("plates_own_small.md", "Plate reading: far plates, held-out crops shrunk to 30 px high (`benchmarks/plates.py --shrink-to 30`)"),
     ("plate_scenes.md", "Plates in whole photos: detector input size, crop margin, deskew (`benchmarks/plate_scenes.py`)"),
     ("plates_audit.md", "Plate labels: audited sample of misses (`benchmarks/label_audit.py`)"),
+    ("plates_square_audited.md", "Plate reading: held-out square plates against the by-eye audit of every crop (`benchmarks/plates.py --truth audited`)"),
     ("flags.md", "Empty-truck check (`benchmarks/empty_trucks.py`)"),
     ("api.md", "Gate API load (`benchmarks/api_load.py`)"),
     ("export.md", "Gate API export memory (`benchmarks/export_memory.py`)"),
