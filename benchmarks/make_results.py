@@ -24,6 +24,7 @@ PARTS = [  # file, section title
     ("plates_cascade_lprnet.md", "Plate reading: the cascade with LPRNet agreement on Chinese reads, held-out half (`benchmarks/plates.py --split test`)"),
     ("plates_own_devcheck.md", "Plate reading: the own model as a third opinion, chosen on the dev-check quarter (`benchmarks/plates.py --split devcheck`)"),
     ("plates_own_small.md", "Plate reading: far plates, held-out crops shrunk to 30 px high (`benchmarks/plates.py --shrink-to 30`)"),
+    ("plates_speed_idle.md", "Plate reading speed with the machine otherwise idle, held-out half (`benchmarks/plates.py --split test`)"),
     ("plate_scenes.md", "Plates in whole photos: detector input size, crop margin, deskew (`benchmarks/plate_scenes.py`)"),
     ("plates_audit.md", "Plate labels: audited sample of misses (`benchmarks/label_audit.py`)"),
     ("plates_square_audited.md", "Plate reading: held-out square plates against the by-eye audit of every crop (`benchmarks/plates.py --truth audited`)"),
