@@ -80,24 +80,14 @@ REFERENCES = {
 }
 
 
-def native_imgsz(width: int, height: int, longest: int = 640) -> tuple[int, int]:
-    """Input ``(h, w)`` with the frame at the scale a ``longest`` square letterbox gives it, padding trimmed.
-
-    The detector sees exactly the pixels it saw at 640x640 (a 320x240 frame still doubled: 640x480;
-    1280x720 halved: 640x384), so recall stays; only the padding rows are no longer computed.
-    Measured: 320x256 for the 320x240 CCTV clip (no doubling) missed 2 more of 43 crossings.
-    """
-    scale = longest / max(width, height)
-    return tuple(int(-(-round(side * scale) // 32) * 32) for side in (height, width))  # type: ignore[return-value]
-
-
 def sample_imgsz(sample: str) -> tuple[int, int]:
     from gatewatch.config import load_config
+    from gatewatch.models.resize import trimmed_imgsz
     from gatewatch.vision.sources import open_source
 
     source = open_source(load_config(ROOT / "samples" / f"{sample}.yaml").source)
     try:
-        return native_imgsz(*source.size)
+        return trimmed_imgsz(*source.size)
     finally:
         source.close()
 

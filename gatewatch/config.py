@@ -95,9 +95,10 @@ class ModelConfig(Strict):
         False, description="Half precision on a GPU: CUDA runs an fp16 copy of the (fp32) file, made once in the "
         "model cache; TensorRT builds fp16 engines. Slower, not faster, on most CPUs."
     )
-    imgsz: tuple[int, int] | None = Field(
-        None, description="Detector input [height, width], multiples of 32 (e.g. [384, 640] for 16:9 frames): the "
-        "same weights with the detect head rewritten for that size, made once in the model cache; default: the "
+    imgsz: tuple[int, int] | Literal["auto"] | None = Field(
+        None, description="Detector input [height, width], multiples of 32 (e.g. [384, 640] for 16:9 frames), or "
+        "'auto': the file's square size less the letterbox padding of this camera's frame (640x384 for 1280x720); "
+        "the same weights with the detect head rewritten for that size, made once in the model cache; default: the "
         "file's own (640x640)."
     )
     download: bool = Field(
@@ -107,8 +108,8 @@ class ModelConfig(Strict):
 
     @field_validator("imgsz")
     @classmethod
-    def _multiple_of_32(cls, imgsz: tuple[int, int] | None) -> tuple[int, int] | None:
-        if imgsz is not None and any(v % 32 or not 32 <= v <= 2048 for v in imgsz):
+    def _multiple_of_32(cls, imgsz: tuple[int, int] | str | None) -> tuple[int, int] | str | None:
+        if isinstance(imgsz, tuple) and any(v % 32 or not 32 <= v <= 2048 for v in imgsz):
             raise ValueError("[height, width] must be multiples of 32, from 32 to 2048")
         return imgsz
 

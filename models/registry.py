@@ -153,14 +153,19 @@ def _download_and_export(name: str) -> Path | None:
     return export_checkpoint(downloaded, out=cache_dir() / f"{name}.onnx").path
 
 
-def resized_model(path: Path, imgsz: tuple[int, int]) -> Path:
-    """``path`` with input ``imgsz`` (h, w): itself when it already has that size, else a copy made once in the cache."""
+def input_size(path: Path) -> tuple[int, int]:
+    """The ``(h, w)`` of an image model file's first input (0 where the file leaves a side dynamic)."""
     import onnx
 
+    dims = onnx.load(str(path), load_external_data=False).graph.input[0].type.tensor_type.shape.dim
+    return int(dims[2].dim_value), int(dims[3].dim_value)
+
+
+def resized_model(path: Path, imgsz: tuple[int, int]) -> Path:
+    """``path`` with input ``imgsz`` (h, w): itself when it already has that size, else a copy made once in the cache."""
     from gatewatch.models.resize import resize_yolo_input
 
-    dims = onnx.load(str(path), load_external_data=False).graph.input[0].type.tensor_type.shape.dim
-    if [d.dim_value for d in dims[2:]] == list(imgsz):
+    if input_size(path) == tuple(imgsz):
         return path
     target = cache_dir() / f"{path.stem}_{imgsz[0]}x{imgsz[1]}.onnx"
     if not target.is_file() or target.stat().st_mtime < path.stat().st_mtime:

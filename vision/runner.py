@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from gatewatch.config import CameraConfig
 from gatewatch.errors import ConfigError
 from gatewatch.models.onnx import OnnxModel, SessionTuning, choose_providers
-from gatewatch.models.registry import half_precision_model, resized_model, resolve_model
+from gatewatch.models.registry import half_precision_model, input_size, resized_model, resolve_model
+from gatewatch.models.resize import trimmed_imgsz
 from gatewatch.sinks import EventSink, FanoutSink, JsonlSink
 from gatewatch.vision.detector import YoloDetector
 from gatewatch.vision.pipeline import GatePipeline, RunSummary
@@ -25,11 +26,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def model_settings(config: CameraConfig) -> tuple[Path, SessionTuning]:
-    """The detector file the config names (resized or halved copy when asked) and its session settings."""
+def model_settings(config: CameraConfig, frame_size: tuple[int, int] | None = None) -> tuple[Path, SessionTuning]:
+    """The detector file the config names (resized or halved copy when asked) and its session settings.
+
+    ``frame_size`` (width, height): the camera's frames, needed for ``model.imgsz: auto``.
+    """
     m = config.model
     path = resolve_model(m.name, download=m.download)
-    if m.imgsz is not None:
+    if m.imgsz == "auto":
+        if frame_size is None:
+            raise ConfigError("model.imgsz: 'auto' needs the camera's frame size (open the source first)")
+        path = resized_model(path, trimmed_imgsz(*frame_size, longest=max(input_size(path))))
+    elif m.imgsz is not None:
         path = resized_model(path, m.imgsz)
     tuning = SessionTuning(inter_op_threads=m.inter_op_threads, spinning=m.spinning, execution_mode=m.execution_mode,
                            graph_optimization=m.graph_optimization, io_binding=m.io_binding, trt_fp16=m.fp16)
@@ -38,10 +46,13 @@ def model_settings(config: CameraConfig) -> tuple[Path, SessionTuning]:
     return Path(path), tuning
 
 
-def build_detector(config: CameraConfig, model: OnnxModel | None = None) -> YoloDetector:
-    """The vehicle detector the config names (model resolved, session warmed up); ``model``: a shared session."""
+def build_detector(
+    config: CameraConfig, model: OnnxModel | None = None, frame_size: tuple[int, int] | None = None
+) -> YoloDetector:
+    """The vehicle detector the config names (model resolved, session warmed up); ``model``: a shared session;
+    ``frame_size`` (width, height): for ``model.imgsz: auto``."""
     if model is None:
-        path, tuning = model_settings(config)
+        path, tuning = model_settings(config, frame_size)
         model = OnnxModel(path, providers=config.model.providers, threads=config.model.threads, tuning=tuning)
     return YoloDetector(model, classes=config.detect.classes, confidence=config.detect.confidence, iou=config.detect.iou,
                         agnostic_nms=config.detect.agnostic_nms)
@@ -152,7 +163,7 @@ def run_camera(config: CameraConfig, max_frames: int | None = None, progress_eve
     source = open_source(config.source)
     try:
         check_lanes(config, source)
-        detector = build_detector(config)
+        detector = build_detector(config, frame_size=source.size)
         plate = build_plate_stage(config)
         flag_stages = build_flag_stages(config, source.fps, source.size, reads_plates=plate is not None)
         sink = FanoutSink(build_sinks(config))

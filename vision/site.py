@@ -115,9 +115,10 @@ class SiteSummary:
         return "\n".join(out)
 
 
-def model_key(config: CameraConfig) -> ModelKey:
-    """What makes two cameras' detector sessions the same: the file that runs and the session settings."""
-    path, tuning = model_settings(config)
+def model_key(config: CameraConfig, frame_size: tuple[int, int] | None = None) -> ModelKey:
+    """What makes two cameras' detector sessions the same: the file that runs (``model.imgsz: auto`` picks it
+    from the camera's ``frame_size``) and the session settings."""
+    path, tuning = model_settings(config, frame_size)
     providers = (
         config.model.providers if isinstance(config.model.providers, str) else tuple(config.model.providers)
     )
@@ -150,8 +151,8 @@ class SiteRunner:
 
     # -- setup -------------------------------------------------------------------------------------
 
-    def _model(self, config: CameraConfig) -> tuple[OnnxModel, ModelKey]:
-        key = model_key(config)
+    def _model(self, config: CameraConfig, frame_size: tuple[int, int]) -> tuple[OnnxModel, ModelKey]:
+        key = model_key(config, frame_size)
         if key not in self.models:
             self.models[key] = OnnxModel(
                 key[0], providers=config.model.providers, threads=config.model.threads, tuning=key[3]
@@ -163,7 +164,7 @@ class SiteRunner:
         config = camera.config
         camera.source = source = self.open_source(config)
         check_lanes(config, source)
-        model, camera.model_key = self._model(config)
+        model, camera.model_key = self._model(config, source.size)
         camera.detector = detector = build_detector(config, model)
         plate = build_plate_stage(config)
         flag_stages = build_flag_stages(config, source.fps, source.size, reads_plates=plate is not None)

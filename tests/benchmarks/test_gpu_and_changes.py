@@ -70,6 +70,3 @@ def test_each_variant_changes_only_its_own_settings():
     motion = changes.with_overrides(base, changes.VARIANTS["motion"][1])
     assert motion.detect.schedule.mode == "motion" and motion.detect.schedule.max_interval_frames == 5
     assert motion.model == base.model
-    assert changes.native_imgsz(1280, 720) == (384, 640)
-    assert changes.native_imgsz(320, 240) == (480, 640)
-    assert changes.native_imgsz(768, 432) == (384, 640)

@@ -20,7 +20,7 @@ from gatewatch.errors import ConfigError, ModelError
 from gatewatch.models import OnnxModel, choose_providers
 from gatewatch.models.onnx import SessionTuning
 from gatewatch.models.registry import resized_model
-from gatewatch.models.resize import anchor_count, resize_yolo_input
+from gatewatch.models.resize import anchor_count, resize_yolo_input, trimmed_imgsz
 from gatewatch.vision.detector import YoloDetector
 from tests.conftest import asset
 
@@ -70,7 +70,8 @@ def test_session_tuning_refuses_unknown_values(tuning, message):
 
 @pytest.mark.parametrize(
     ("model", "field"),
-    [({"imgsz": [380, 640]}, "model.imgsz"), ({"execution_mode": "async"}, "model.execution_mode"),
+    [({"imgsz": [380, 640]}, "model.imgsz"), ({"imgsz": "native"}, "model.imgsz"),
+     ({"execution_mode": "async"}, "model.execution_mode"),
      ({"spinning": "sometimes"}, "model.spinning")],
 )
 def test_config_checks_the_speed_settings(model, field):
@@ -78,6 +79,34 @@ def test_config_checks_the_speed_settings(model, field):
             "lanes": [{"id": "a", "line": [[0, 10], [100, 10]], "entry_heading": "down"}]}
     with pytest.raises(ConfigError, match=field):
         parse_config(data)
+
+
+@pytest.mark.parametrize(
+    ("frame", "longest", "imgsz"),
+    [((1280, 720), 640, (384, 640)), ((320, 240), 640, (480, 640)), ((768, 432), 640, (384, 640)),
+     ((1920, 1080), 640, (384, 640)), ((720, 1280), 640, (640, 384)), ((640, 640), 640, (640, 640)),
+     ((1280, 720), 320, (192, 320)), ((4000, 10), 640, (32, 640))],
+)
+def test_trimmed_imgsz_keeps_the_letterbox_scale_and_drops_the_padding(frame, longest, imgsz):
+    assert trimmed_imgsz(*frame, longest=longest) == imgsz
+
+
+def test_imgsz_auto_picks_the_cameras_trimmed_size_and_needs_the_frame(vehicle_model, motorway_frame, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.setenv("GATEWATCH_CACHE_DIR", str(tmp_path))
+    from gatewatch.vision.runner import build_detector, model_settings
+
+    data = {"gate": "g", "camera": "c", "source": {"uri": "x.mp4"}, "model": {"name": str(vehicle_model.path), "imgsz": "auto"},
+            "lanes": [{"id": "a", "line": [[0, 10], [100, 10]], "entry_heading": "down"}]}
+    config = parse_config(data)
+    with pytest.raises(ConfigError, match="model.imgsz: 'auto' needs the camera's frame size"):
+        model_settings(config)
+    height, width = motorway_frame.shape[:2]
+    detector = build_detector(config, frame_size=(width, height))
+    assert detector.model.imgsz == trimmed_imgsz(width, height) and detector.model.path.parent == tmp_path
+    square = YoloDetector(vehicle_model, classes=VEHICLES, confidence=0.4).predict(motorway_frame)
+    trimmed = YoloDetector(detector.model, classes=VEHICLES, confidence=0.4).predict(motorway_frame)
+    assert len(square) >= 3 and len(trimmed) == len(square)
 
 
 def test_io_binding_on_the_cpu_is_the_plain_path(vehicle_model, motorway_frame):

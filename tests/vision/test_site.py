@@ -321,3 +321,17 @@ def test_sigterm_stops_every_camera_cleanly(tmp_path):
     for name in ("cam-a", "cam-b"):  # sinks closed: whole JSON lines only
         lines = (tmp_path / "out" / f"{name}.jsonl").read_text().splitlines()
         assert all(json.loads(line) for line in lines)
+
+
+def test_cameras_share_a_session_only_when_the_file_and_settings_match(tmp_path, monkeypatch):
+    """``model.imgsz: auto`` picks a file per frame size: a 720p and a 320x240 camera get different sessions."""
+    from gatewatch.vision.site import model_key
+
+    monkeypatch.setenv("GATEWATCH_CACHE_DIR", str(tmp_path))
+    config = load_config(SAMPLES / "highway_720p.yaml")
+    auto = config.model_copy(update={"model": config.model.model_copy(update={"imgsz": "auto"})})
+    wide, cctv = model_key(auto, (1280, 720)), model_key(auto, (320, 240))
+    assert wide != cctv and Path(wide[0]).name.endswith("_384x640.onnx") and Path(cctv[0]).name.endswith("_480x640.onnx")
+    assert model_key(auto, (1920, 1080)) == wide  # same trimmed size: one shared session
+    two_threads = config.model_copy(update={"model": config.model.model_copy(update={"threads": 2})})
+    assert model_key(config, (1280, 720)) != model_key(two_threads, (1280, 720))
