@@ -314,6 +314,10 @@ class SiteConfig(Strict):
     stall_s: float = Field(
         5.0, gt=0, le=3600, description="A camera with no new frame for this long is reported stalled and left behind."
     )
+    workers: int = Field(
+        1, ge=1, le=64, description="Detection loops, each on its own thread with its own sessions and a round-robin "
+        "share of the cameras (2 on a 2-core box with model.threads 1 keeps both cores busy)."
+    )
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="camera YAML file; repeat it to run several cameras in one process (one shared detector)")
     what.add_argument("--site", metavar="SITE.yaml", help="site file: a gate and the camera configs it runs together")
     run.add_argument("--annotate", metavar="OUT.mp4", help="write an annotated video")
+    run.add_argument("--workers", type=_workers, metavar="N",
+                     help="several cameras: detection loops on N threads, each with its own sessions "
+                          "(default: the site file's workers, else 1)")
     run.add_argument("--crops", metavar="DIR", help="save a crop of each crossing vehicle")
     run.add_argument("--events", metavar="FILE", help="JSON-lines output ('-' for stdout; overrides the config)")
     run.add_argument("--model", help="model name or .onnx path (overrides the config)")
@@ -39,6 +42,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--no-source", action="store_true",
                        help="validate the file only; do not open the source to check lines and zones against its frame")
     check.set_defaults(handler=_check)
+
+
+def _workers(text: str) -> int:
+    """``--workers``: 1 to 64."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{value}: from 1 to 64")
+    return value
 
 
 def _load_with_overrides(args: argparse.Namespace, path: str) -> CameraConfig:
@@ -82,6 +96,7 @@ def _run_site(args: argparse.Namespace) -> int:
     if args.site:
         site = load_site(args.site)
         cameras, batch, stall_s = site.cameras, site.config.batch, site.config.stall_s
+        workers = args.workers or site.config.workers
         if args.model or args.download_model:
             cameras = [c.model_copy(update={"model": c.model.model_copy(
                 update={k: v for k, v in (("name", args.model), ("download", args.download_model or None)) if v})})
@@ -89,9 +104,9 @@ def _run_site(args: argparse.Namespace) -> int:
     else:
         cameras = [_load_with_overrides(args, path) for path in args.config]
         check_cameras(cameras, "--config")
-        batch, stall_s = BatchConfig(), 5.0
+        batch, stall_s, workers = BatchConfig(), 5.0, args.workers or 1
     summary = run_site(cameras, batch=batch, stall_s=stall_s, max_frames=args.max_frames,
-                       progress_every_s=args.progress)
+                       progress_every_s=args.progress, workers=workers)
     to_stderr = any(c.output.events == "-" for c in cameras)
     print(summary.format_table(), file=sys.stderr if to_stderr else sys.stdout)
     if summary.failed:

@@ -8,9 +8,16 @@ with ``schedule.mode: motion`` only some) go through ``predict_batch`` per share
 call when the model's batch dimension is dynamic, one call per frame on the same session otherwise;
 then each camera's frame is tracked and published (``GatePipeline.complete``).
 
+``workers`` > 1 splits the cameras round-robin over that many such loops, each on its own thread with
+its own sessions: on a small CPU two loops with a one-thread session each keep both cores busy
+(inference of one loop runs beside the letterbox, tracking and publishing of the other), which one
+loop with a two-thread session does not. Detection ``detect.overlap`` is for single-camera runs only.
+
 Isolation: a camera whose source fails to open, raises mid-stream, or gives no frame for ``stall_s``
 is reported (``CameraRun.state``) and left behind, its sinks flushed and closed; the others go on.
-A file that ends simply finishes. SIGTERM / SIGINT stop every camera cleanly.
+So is a camera whose frame fails in the detector (a failed batch is retried frame by frame), its
+pipeline or its annotated video. A file that ends simply finishes. SIGTERM / SIGINT stop every
+camera cleanly.
 """
 
 from __future__ import annotations
@@ -81,6 +88,7 @@ class SiteSummary:
     rounds: int = 0  # loop rounds that processed frames (one frame per camera at most)
     peak_rss_mb: float = 0.0
     models: list[dict[str, object]] = field(default_factory=list)
+    workers: int = 1  # detection loops (threads), each with its own sessions and share of the cameras
 
     @property
     def frames(self) -> int:
@@ -108,7 +116,8 @@ class SiteSummary:
                 out.append(f"camera {camera.state}: {camera.reason}")
             out.append("")
         out.append(
-            f"site: {len(self.cameras)} cameras ({len(self.failed)} failed or stalled), frames {self.frames} in "
+            f"site: {len(self.cameras)} cameras ({len(self.failed)} failed or stalled)"
+            f"{f', {self.workers} workers' if self.workers > 1 else ''}, frames {self.frames} in "
             f"{self.seconds:.1f} s: {self.fps:.1f} FPS, {self.frames / max(self.rounds, 1):.2f} frames per round, "
             f"{self.batches} detector calls, mean batch {self.mean_batch:.2f}, peak RSS {self.peak_rss_mb:.0f} MB"
         )
@@ -282,19 +291,40 @@ class SiteRunner:
                 continue
             (wanted.setdefault(camera.model_key, []) if detect else skipped).append((camera, frame))
         for group in wanted.values():
-            jobs = []
-            for camera, frame in group:
-                assert camera.pipeline is not None and camera.detector is not None
-                jobs.append((camera.detector, camera.pipeline.detection_input(frame.image)))
-            detections = predict_batch(jobs, self.batch.max_size)
-            size = self.batch.max_size if jobs[0][0].model.batch_dynamic else 1
-            self.summary.batches += -(-len(group) // size)  # inference calls predict_batch made
-            self.summary.batched_frames += len(group)
-            for (camera, frame), found in zip(group, detections, strict=True):
+            for (camera, frame), found in self._detect(group):
                 assert camera.pipeline is not None
                 self._complete(camera, frame, camera.pipeline.to_frame(found), started[id(camera)])
         for camera, frame in skipped:
             self._complete(camera, frame, None, started[id(camera)])
+
+    def _detect(
+        self, group: list[tuple[CameraRun, Frame]]
+    ) -> list[tuple[tuple[CameraRun, Frame], sv.Detections]]:
+        """One shared model's frames detected in batches; a failed batch is retried frame by frame, and a
+        camera whose own frame fails is left behind (``failed``), not the whole site."""
+        jobs = []
+        for camera, frame in group:
+            assert camera.pipeline is not None and camera.detector is not None
+            jobs.append((camera.detector, camera.pipeline.detection_input(frame.image)))
+        try:
+            detections = predict_batch(jobs, self.batch.max_size)
+        except Exception as exc:
+            log.warning("a batch of %d frames failed in the detector (%r): retrying them one by one", len(jobs), exc)
+        else:
+            size = self.batch.max_size if jobs[0][0].model.batch_dynamic else 1
+            self.summary.batches += -(-len(group) // size)  # inference calls predict_batch made
+            self.summary.batched_frames += len(group)
+            return list(zip(group, detections, strict=True))
+        found: list[tuple[tuple[CameraRun, Frame], sv.Detections]] = []
+        for item, (detector, image) in zip(group, jobs, strict=True):
+            try:
+                found.append((item, detector.predict(image)))
+            except Exception as exc:
+                self._leave(item[0], "failed", f"detector error: {exc!r}")
+                continue
+            self.summary.batches += 1
+            self.summary.batched_frames += 1
+        return found
 
     def _complete(
         self, camera: CameraRun, frame: Frame, detections: sv.Detections | None, start: float
@@ -302,13 +332,13 @@ class SiteRunner:
         assert camera.pipeline is not None
         try:
             result: FrameResult = camera.pipeline.complete(frame, detections, start)
+            camera.last = frame
+            camera.pipeline.record(camera.summary, result)
+            if camera.writer is not None:
+                camera.writer.write(frame, result.tracks, result.counted)
         except Exception as exc:
             self._leave(camera, "failed", f"pipeline error: {exc!r}")
             return
-        camera.last = frame
-        camera.pipeline.record(camera.summary, result)
-        if camera.writer is not None:
-            camera.writer.write(frame, result.tracks, result.counted)
         if self.on_frame is not None:
             self.on_frame(camera, result)
         if self.max_frames is not None and camera.summary.frames >= self.max_frames:
@@ -359,6 +389,47 @@ def run_site(
     max_frames: int | None = None,
     progress_every_s: float = 5.0,
     source_opener: Callable[[CameraConfig], FrameSource] | None = None,
+    workers: int = 1,
+    on_frame: Callable[[CameraRun, FrameResult], None] | None = None,
 ) -> SiteSummary:
-    """Run ``cameras`` in this process with one shared detector session per model; see the module docstring."""
-    return SiteRunner(cameras, batch, stall_s, max_frames, progress_every_s, source_opener).run()
+    """Run ``cameras`` in this process with one shared detector session per model and loop; see the module
+    docstring. ``workers`` > 1: that many loops on threads, the cameras dealt round-robin, each loop with its
+    own sessions (``on_frame`` is then called from those threads)."""
+    groups = [list(cameras[k::workers]) for k in range(max(1, min(workers, len(cameras))))]
+    runners = [SiteRunner(g, batch, stall_s, max_frames, progress_every_s, source_opener, on_frame) for g in groups]
+    if len(runners) == 1:
+        return runners[0].run()
+    errors: list[BaseException] = []
+
+    def work(runner: SiteRunner) -> None:
+        try:
+            runner.run()
+        except BaseException as exc:  # handed to the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(r,), name=f"site-worker-{k}") for k, r in enumerate(runners)]
+    start = time.perf_counter()
+
+    def stop_all() -> None:
+        for runner in runners:
+            runner._stop_all()
+
+    with on_stop_signals(stop_all, "finishing every camera"):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)  # short joins: the main thread keeps taking signals
+    if errors:
+        raise errors[0]
+    by_camera = {id(run.config): run for r in runners for run in r.summary.cameras}
+    return SiteSummary(
+        cameras=[by_camera[id(c)] for c in cameras],
+        seconds=time.perf_counter() - start,
+        batches=sum(r.summary.batches for r in runners),
+        batched_frames=sum(r.summary.batched_frames for r in runners),
+        rounds=sum(r.summary.rounds for r in runners),
+        peak_rss_mb=peak_rss_mb(),
+        models=[m for r in runners for m in r.summary.models],
+        workers=len(runners),
+    )

@@ -75,6 +75,53 @@ def test_three_cameras_give_each_camera_its_single_camera_events(tmp_path):
     assert summary.frames == 180 and summary.peak_rss_mb > 0
 
 
+def test_two_workers_give_each_camera_its_single_camera_events(tmp_path):
+    """Cameras dealt over two loops on threads (each with its own session): the same JSON lines as alone."""
+    names = ["highway_720p", "highway_cctv", "street_parked_held"]
+    alone = single_runs(names, tmp_path / "alone", frames=45)
+    configs = [sample(name, tmp_path / "site" / name) for name in names]
+    summary = run_site(configs, max_frames=45, progress_every_s=60, workers=2)
+    assert summary.workers == 2 and "2 workers" in summary.format_table()
+    assert [c.config for c in summary.cameras] == configs, "the summary keeps the cameras' order"
+    assert [c.state for c in summary.cameras] == ["finished"] * 3
+    assert sum(map(len, alone.values())) > 0
+    for name, config in zip(names, configs, strict=True):
+        assert events(config, tmp_path / "site" / name) == alone[name], name
+    assert len(summary.models) == 2, "one session per loop"
+    assert summary.frames == 135
+
+
+class _FailingDetector:
+    """Stands in for one camera's detector: raises on every frame (a broken model or provider)."""
+
+    def __init__(self, real: object) -> None:
+        self.model = real.model  # type: ignore[attr-defined]
+
+    def predict(self, image: object) -> object:
+        raise RuntimeError("the detector broke")
+
+
+def test_a_camera_whose_detector_fails_is_left_behind_and_the_others_go_on(tmp_path):
+    from gatewatch.vision.site import SiteRunner
+
+    good = sample("highway_cctv", tmp_path / "good")
+    bad = sample("highway_cctv", tmp_path / "bad").model_copy(update={"camera": "cam-bad"})
+    runner = SiteRunner([good, bad], max_frames=30, progress_every_s=60)
+    opened = runner._open
+
+    def open_with_a_broken_detector(camera):  # the second camera's detector fails once it runs
+        opened(camera)
+        if camera.config.camera == "cam-bad":
+            camera.detector = _FailingDetector(camera.detector)
+
+    runner._open = open_with_a_broken_detector  # type: ignore[method-assign]
+    summary = runner.run()
+    states = {c.config.camera: (c.state, c.reason) for c in summary.cameras}
+    assert states["highway-cctv"] == ("finished", "")
+    assert states["cam-bad"][0] == "failed" and "detector error" in states["cam-bad"][1]
+    assert {c.config.camera: c.summary.frames for c in summary.cameras} == {"highway-cctv": 30, "cam-bad": 0}
+
+
 def test_batched_inference_and_motion_schedule_give_the_single_camera_events(tmp_path):
     """A batch-dynamic model: frames of two cameras go through one call; one camera skips frames (motion)."""
     names = [
