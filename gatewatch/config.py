@@ -336,10 +336,12 @@ def check_cameras(cameras: list[CameraConfig], source: str) -> None:
     repeated = sorted({f"{g}/{c}" for g, c in ids if ids.count((g, c)) > 1})
     if repeated:
         errors.append(f"{source}: cameras: camera ids must be unique, repeated: {repeated}")
-    files = [c.output.events for c in cameras if c.output.events not in ("", "-")]
-    shared = sorted({f for f in files if files.count(f) > 1})
-    if shared:
-        errors.append(f"{source}: cameras: two cameras write the same events file: {shared}")
+    for what, paths in (("events file", [c.output.events for c in cameras if c.output.events not in ("", "-")]),
+                        ("annotated video", [c.output.annotate for c in cameras if c.output.annotate])):
+        resolved = [str(Path(f).resolve()) for f in paths]  # out/a.jsonl and ./out/a.jsonl are one file
+        shared = sorted({f for f, r in zip(paths, resolved, strict=True) if resolved.count(r) > 1})
+        if shared:
+            errors.append(f"{source}: cameras: two cameras write the same {what}: {shared}")
     if errors:
         raise ConfigError("\n".join(errors))
 

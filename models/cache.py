@@ -30,6 +30,16 @@ def toolchain() -> str:
     return f"opencv-{cv2.__version__}:onnxruntime-{onnxruntime.__version__}"
 
 
+def content_key(path: Path) -> str:
+    """The first 10 hex digits of the SHA-1 of a file's bytes: two different models never share a derived file,
+    whatever their names (Ultralytics names every export ``best.onnx``)."""
+    digest = hashlib.sha1()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:10]
+
+
 def derived_path(source: Path, tag: str, recipe: str) -> Path:
     """Where the model derived from ``source`` by ``recipe`` is cached: ``<cache>/<stem>_<tag>_<hash>.onnx``."""
     key = hashlib.sha1(f"{source.stat().st_size}:{source.name}:{recipe}".encode()).hexdigest()[:10]

@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 EXPORT_MEASURE = "relative max output difference vs PyTorch"
 
 
-def _parity_inputs(imgsz: int, count: int = 2) -> list[np.ndarray]:
-    """Letterboxed real frames when the shared videos exist, else seeded noise."""
+def _parity_inputs(imgsz: int | tuple[int, int], count: int = 2) -> list[np.ndarray]:
+    """Letterboxed real frames (``imgsz``: a square side or ``(h, w)``) when the shared videos exist, else seeded noise."""
+    size = (imgsz, imgsz) if isinstance(imgsz, int) else imgsz
     from gatewatch.assets import asset_dir
 
     batches: list[np.ndarray] = []
@@ -41,11 +42,11 @@ def _parity_inputs(imgsz: int, count: int = 2) -> list[np.ndarray]:
             cap.set(cv2.CAP_PROP_POS_FRAMES, 100 + 200 * index)
             ok, frame = cap.read()
             if ok:
-                batches.append(letterbox(frame, (imgsz, imgsz))[0])
+                batches.append(letterbox(frame, size)[0])
         cap.release()
     rng = np.random.default_rng(0)
     while len(batches) < count:
-        batches.append(rng.random((1, 3, imgsz, imgsz), dtype=np.float32))
+        batches.append(rng.random((1, 3, *size), dtype=np.float32))
     return batches
 
 
@@ -166,7 +167,7 @@ class BatchDynamicExport:
         batched = OnnxModel(out, providers="cpu", threads=0, warmup=False)
         if not batched.batch_dynamic:
             raise ModelError(f"{source}: the input's batch dimension could not be made dynamic")
-        inputs = _parity_inputs(single.imgsz[0])
+        inputs = _parity_inputs(single.imgsz)
         reference = np.concatenate([single.run(batch)[0] for batch in inputs])
         result = batched.run(np.concatenate(inputs))[0]
         if result.shape != reference.shape:

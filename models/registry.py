@@ -163,12 +163,13 @@ def input_size(path: Path) -> tuple[int, int]:
 
 def resized_model(path: Path, imgsz: tuple[int, int]) -> Path:
     """``path`` with input ``imgsz`` (h, w): itself when it already has that size, else a copy made once in the cache."""
+    from gatewatch.models.cache import content_key
     from gatewatch.models.resize import resize_yolo_input
 
     if input_size(path) == tuple(imgsz):
         return path
-    target = cache_dir() / f"{path.stem}_{imgsz[0]}x{imgsz[1]}.onnx"
-    if not target.is_file() or target.stat().st_mtime < path.stat().st_mtime:
+    target = cache_dir() / f"{path.stem}_{imgsz[0]}x{imgsz[1]}_{content_key(path)}.onnx"
+    if not target.is_file():
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
         resize_yolo_input(path, tmp, imgsz)
         os.replace(tmp, target)
@@ -184,8 +185,10 @@ def half_precision_model(path: Path) -> Path:
     import onnx
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
-    target = cache_dir() / f"{path.stem}_fp16.onnx"
-    if target.is_file() and target.stat().st_mtime >= path.stat().st_mtime:
+    from gatewatch.models.cache import content_key
+
+    target = cache_dir() / f"{path.stem}_fp16_{content_key(path)}.onnx"
+    if target.is_file():
         return target
     model = onnx.load(str(path))
     quantised = {n.op_type for n in model.graph.node} & {"QuantizeLinear", "DequantizeLinear", "ConvInteger", "MatMulInteger"}

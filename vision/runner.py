@@ -18,6 +18,7 @@ from gatewatch.models.resize import trimmed_imgsz
 from gatewatch.sinks import EventSink, FanoutSink, JsonlSink
 from gatewatch.vision.detector import YoloDetector
 from gatewatch.vision.pipeline import GatePipeline, RunSummary
+from gatewatch.vision.schedule import detection_roi
 from gatewatch.vision.sources import FrameSource, open_source
 
 if TYPE_CHECKING:
@@ -29,14 +30,17 @@ log = logging.getLogger(__name__)
 def model_settings(config: CameraConfig, frame_size: tuple[int, int] | None = None) -> tuple[Path, SessionTuning]:
     """The detector file the config names (resized or halved copy when asked) and its session settings.
 
-    ``frame_size`` (width, height): the camera's frames, needed for ``model.imgsz: auto``.
+    ``frame_size`` (width, height): the camera's frames, needed for ``model.imgsz: auto`` (sized for what the
+    detector sees: the frame, or ``detect.roi`` when set).
     """
     m = config.model
     path = resolve_model(m.name, download=m.download)
     if m.imgsz == "auto":
         if frame_size is None:
             raise ConfigError("model.imgsz: 'auto' needs the camera's frame size (open the source first)")
-        path = resized_model(path, trimmed_imgsz(*frame_size, longest=max(input_size(path))))
+        roi = detection_roi(config, frame_size)  # the detector sees the ROI, not the frame, when one is set
+        seen = (roi[2] - roi[0], roi[3] - roi[1]) if roi is not None else frame_size
+        path = resized_model(path, trimmed_imgsz(*seen, longest=max(input_size(path))))
     elif m.imgsz is not None:
         path = resized_model(path, m.imgsz)
     tuning = SessionTuning(inter_op_threads=m.inter_op_threads, spinning=m.spinning, execution_mode=m.execution_mode,

@@ -175,6 +175,9 @@ class SiteRunner:
         check_lanes(config, source)
         model, camera.model_key = self._model(config, source.size)
         camera.detector = detector = build_detector(config, model)
+        if config.detect.overlap:
+            log.warning("camera %s: detect.overlap is for single-camera runs; in a site the loops detect "
+                        "(set workers to use more cores)", camera.name)
         plate = build_plate_stage(config)
         flag_stages = build_flag_stages(config, source.fps, source.size, reads_plates=plate is not None)
         camera.sink = FanoutSink(build_sinks(config))
@@ -195,19 +198,21 @@ class SiteRunner:
 
     def run(self) -> SiteSummary:
         """Run every camera until its source ends, it fails or stalls, or a signal stops the site."""
-        start = time.perf_counter()
-        for camera in self.summary.cameras:
-            try:
-                self._open(camera)
-            except Exception as exc:  # this camera only: a bad path, a dead stream, lines off its frame
-                self._leave(camera, "failed", f"could not start: {exc}")
-        for camera in self._running():
-            assert camera.reader is not None
-            camera.started = camera.last_frame_at = time.monotonic()
-            camera.reader.start()
-        last_log = time.perf_counter()
+        start = last_log = time.perf_counter()
         try:
-            with on_stop_signals(self._stop_all, "finishing every camera"):
+            with on_stop_signals(self._stop_all, "finishing every camera"):  # also while cameras open
+                for camera in self.summary.cameras:
+                    if self.stopping.is_set():
+                        self._finish(camera, "finished", "stopped before it started")
+                        continue
+                    try:
+                        self._open(camera)
+                    except Exception as exc:  # this camera only: a bad path, a dead stream, lines off its frame
+                        self._leave(camera, "failed", f"could not start: {exc}")
+                for camera in self._running():
+                    assert camera.reader is not None
+                    camera.started = camera.last_frame_at = time.monotonic()
+                    camera.reader.start()
                 while self._running() and not self.stopping.is_set():
                     self.frame_ready.clear()
                     ready = self._collect()

@@ -153,6 +153,52 @@ def test_the_same_weights_at_384x640_find_the_same_vehicles(which, vehicle_model
         assert max(iou(box, other) for other in b.xyxy) > 0.9
 
 
+def test_imgsz_auto_is_sized_for_the_roi_the_detector_sees(vehicle_model, tmp_path, monkeypatch):
+    """A tall 700x1080 lane ROI of a 1920x1080 frame: 640x416 (its own trimmed size), not the frame's 384x640."""
+    monkeypatch.setenv("GATEWATCH_CACHE_DIR", str(tmp_path))
+    from gatewatch.vision.runner import model_settings
+
+    data = {"gate": "g", "camera": "c", "source": {"uri": "x.mp4"},
+            "model": {"name": str(vehicle_model.path), "imgsz": "auto"}, "detect": {"roi": [600, 0, 1300, 1080]},
+            "lanes": [{"id": "a", "line": [[700, 500], [1200, 500]], "entry_heading": "down"}]}
+    path, _ = model_settings(parse_config(data), (1920, 1080))
+    assert OnnxModel(path, warmup=False).imgsz == trimmed_imgsz(700, 1080) == (640, 416)
+
+
+def test_a_resized_copy_can_be_made_batch_dynamic(int8_model, tmp_path, monkeypatch):
+    """The batch export checks parity on inputs of the model's own (h, w), not a square."""
+    from gatewatch.models.export import export_batch_dynamic
+
+    monkeypatch.setenv("GATEWATCH_CACHE_DIR", str(tmp_path))
+    result = export_batch_dynamic(resized_model(int8_model, (384, 640)), tmp_path / "rect_batch.onnx")
+    batched = OnnxModel(result.path, warmup=False)
+    assert batched.batch_dynamic and batched.imgsz == (384, 640) and result.error <= result.tolerance
+
+
+def test_two_models_of_the_same_name_never_share_a_derived_copy(vehicle_model, int8_model, tmp_path, monkeypatch):
+    """Ultralytics names every export ``best.onnx``: the resized and fp16 copies are keyed by content, not name."""
+    import shutil
+
+    import onnx
+
+    from gatewatch.models.registry import half_precision_model
+
+    def ops(path):
+        return {n.op_type for n in onnx.load(str(path)).graph.node}
+
+    a, b = tmp_path / "a" / "best.onnx", tmp_path / "b" / "best.onnx"
+    for src, dst in ((vehicle_model.path, a), (int8_model, b)):
+        dst.parent.mkdir()
+        shutil.copyfile(src, dst)
+    monkeypatch.setenv("GATEWATCH_CACHE_DIR", str(tmp_path / "cache"))
+    ra, rb = resized_model(a, (384, 640)), resized_model(b, (384, 640))
+    assert ra != rb
+    assert "QuantizeLinear" in ops(rb) and "QuantizeLinear" not in ops(ra), "each copy holds its own source's weights"
+    fp16 = half_precision_model(a)
+    shutil.copyfile(vehicle_model.path, b)  # b now holds a's weights: the same content, the same copies
+    assert half_precision_model(b) == fp16 and resized_model(b, (384, 640)) == ra
+
+
 def test_resized_model_is_made_once_and_refuses_sizes_off_the_stride(vehicle_model, tmp_path, monkeypatch):
     monkeypatch.setenv("GATEWATCH_CACHE_DIR", str(tmp_path))
     first = resized_model(vehicle_model.path, (256, 320))
