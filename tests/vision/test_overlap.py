@@ -52,3 +52,13 @@ def test_overlapped_detection_gives_the_same_tracks_and_crossings(vehicle_detect
 def test_motion_scheduling_turns_overlap_off(vehicle_detector):
     tracks, _, pipeline = run(config(True, schedule="motion"), vehicle_detector, 10)
     assert not pipeline.overlaps and len(tracks) == 10
+
+
+def test_a_run_cut_short_stops_the_detection_thread(vehicle_detector):
+    import threading
+
+    before = {t.ident for t in threading.enumerate() if t.name == "detect-ahead"}
+    tracks, _, pipeline = run(config(True), vehicle_detector, 15)  # the clip has 335 frames
+    assert pipeline.overlaps and len(tracks) == 15
+    left = [t for t in threading.enumerate() if t.name == "detect-ahead" and t.ident not in before]
+    assert not any(t.is_alive() for t in left), "the detect-ahead thread outlived its run"
