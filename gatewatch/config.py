@@ -280,18 +280,22 @@ def parse_config(data: dict[str, Any], source: str = "<config>", base: Path | No
     return config.model_copy(update=updates)
 
 
-def load_config(path: str | Path) -> CameraConfig:
-    """Read and validate a camera YAML file, every section; raises ``ConfigError`` naming each bad field."""
-    path = Path(path)
+def read_yaml(path: Path, what: str = "config") -> Any:
+    """A YAML file's data; ``ConfigError`` when it is missing (``<what> file not found``) or not YAML (with its line)."""
     if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
+        raise ConfigError(f"{what} file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}:{where} not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    return parse_config(data, str(path), base=path.parent.resolve())
+
+
+def load_config(path: str | Path) -> CameraConfig:
+    """Read and validate a camera YAML file, every section; raises ``ConfigError`` naming each bad field."""
+    path = Path(path)
+    return parse_config(read_yaml(path), str(path), base=path.parent.resolve())
 
 
 class BatchConfig(Strict):
@@ -349,12 +353,7 @@ def check_cameras(cameras: list[CameraConfig], source: str) -> None:
 def load_site(path: str | Path) -> Site:
     """Read and validate a site file and every camera config it lists; raises ``ConfigError`` naming each problem."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"site file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    data = read_yaml(path, "site")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of fields, got {type(data).__name__}")
     site = validate_section(SiteConfig, data, str(path))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,17 +14,6 @@ from gatewatch.vision.plates.readers import AutoReaderConfig
 ROOT = Path(__file__).resolve().parents[2]
 AUDIT = ROOT / "benchmarks" / "ground_truth" / "vn_square_test_audit.csv"
 VERDICTS = {"label_ok", "label_wrong", "unclear"}
-
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("plates_bench_audit", ROOT / "benchmarks" / "plates.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
 
 
 def _audit() -> list[dict[str, str]]:
