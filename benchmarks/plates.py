@@ -207,6 +207,15 @@ def run_set(reader, samples: list[Sample], detector: PlateDetector | None, shrin
     }
 
 
+def write_out(text: str, out: Path | None) -> int:
+    """Write a report to ``out`` when given (saying so); the exit code (0)."""
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {out}")
+    return 0
+
+
 def read_plate(reader, crop: np.ndarray) -> tuple[str | None, str]:
     """The reader's plate text fitted to a VN/CN format (``None`` when rejected) and its raw plate key."""
     reading = reader.read(crop)
@@ -289,11 +298,7 @@ def main_audited(args: argparse.Namespace, root: Path, argv: list[str] | None) -
         "Audited misses (image, plate by eye, read fitted to a format):", "",
         *miss_lines, "",
     ])
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
-        print(f"wrote {args.out}")
-    return 0
+    return write_out(text, args.out)
 
 
 def label_fits_format(text: str) -> bool:
@@ -431,11 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         "which other jobs on a shared machine slow less than the wall clock.", "",
         "`auto` and `rapidocr` run the INT8 recogniser (default `precision: int8`, calibrated on synthetic plate lines, not on these sets); `auto-fp32` and `rapidocr-fp32` are the same readers in fp32, measured in the same run.", "",
     ])
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
-        print(f"wrote {args.out}")
-    return 0
+    return write_out(text, args.out)
 
 
 if __name__ == "__main__":

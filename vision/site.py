@@ -200,7 +200,7 @@ class SiteRunner:
         """Run every camera until its source ends, it fails or stalls, or a signal stops the site."""
         start = last_log = time.perf_counter()
         try:
-            with on_stop_signals(self._stop_all, "finishing every camera"):  # also while cameras open
+            with on_stop_signals(self.stop, "finishing every camera"):  # also while cameras open
                 for camera in self.summary.cameras:
                     if self.stopping.is_set():
                         self._finish(camera, "finished", "stopped before it started")
@@ -379,7 +379,7 @@ class SiteRunner:
             if camera.detector is not None:
                 camera.summary.model = camera.detector.model.describe()
 
-    def _stop_all(self) -> None:
+    def stop(self) -> None:
         """Every source stops, the loop ends, every camera finishes cleanly (SIGTERM / SIGINT)."""
         self.stopping.set()
         for camera in self._running():
@@ -417,7 +417,7 @@ def run_site(
 
     def stop_all() -> None:
         for runner in runners:
-            runner._stop_all()
+            runner.stop()
 
     with on_stop_signals(stop_all, "finishing every camera"):
         for thread in threads:

@@ -318,10 +318,15 @@ def test_site_file_validation(tmp_path, case, message):
     assert message in str(err.value)
 
 
-def test_cli_site_run_prints_each_camera_and_the_site_line(tmp_path):
+def _two_camera_site(tmp_path: Path) -> Path:
+    """A site file of two copies of the CCTV sample camera (``cam-a``, ``cam-b``)."""
     _camera(tmp_path / "cams", "cam-a")
     _camera(tmp_path / "cams", "cam-b")
-    site_path = _site(tmp_path, cameras=["cams/cam-a.yaml", "cams/cam-b.yaml"])
+    return _site(tmp_path, cameras=["cams/cam-a.yaml", "cams/cam-b.yaml"])
+
+
+def test_cli_site_run_prints_each_camera_and_the_site_line(tmp_path):
+    site_path = _two_camera_site(tmp_path)
     run = subprocess.run(
         [sys.executable, "-m", "gatewatch.cli", "run", "--site", str(site_path), "--max-frames", "10"],
         cwd=tmp_path,
@@ -355,9 +360,7 @@ def test_cli_site_run_prints_each_camera_and_the_site_line(tmp_path):
 
 
 def test_sigterm_stops_every_camera_cleanly(tmp_path):
-    _camera(tmp_path / "cams", "cam-a")
-    _camera(tmp_path / "cams", "cam-b")
-    site_path = _site(tmp_path, cameras=["cams/cam-a.yaml", "cams/cam-b.yaml"])
+    site_path = _two_camera_site(tmp_path)
     proc = subprocess.Popen(
         [sys.executable, "-m", "gatewatch.cli", "run", "--site", str(site_path), "--progress", "0.5"],
         cwd=tmp_path,
