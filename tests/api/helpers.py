@@ -198,3 +198,14 @@ VIEW_TEXTS_JS = """(viewId) => {
   for (const e of root.querySelectorAll("svg title, svg text")) out.push(e.textContent);
   return out.join("\\n");
 }"""
+
+VIEW_HEADINGS = {  # each console view's heading, per language (what a user sees first)
+    "queue": {"en": "Open flags", "vi": "Cảnh báo chờ xử lý", "zh": "待处理告警"},
+    "today": {"en": "Today at the gate", "vi": "Hôm nay tại cửa khẩu", "zh": "口岸今日概况"},
+    "trends": {"en": "Trends", "vi": "Xu hướng", "zh": "趋势"},
+    "plates": {"en": "Plate search", "vi": "Tra cứu biển số", "zh": "车牌查询"},
+    "counts": {"en": "Crossings per hour", "vi": "Lượt xe qua theo giờ", "zh": "每小时通行量"},
+    "export": {"en": "Export", "vi": "Xuất dữ liệu", "zh": "数据导出"},
+    "holds": {"en": "Hold list", "vi": "Danh sách xe cần kiểm soát", "zh": "布控名单"},
+    "users": {"en": "Users", "vi": "Quản lý người dùng", "zh": "用户管理"},
+}

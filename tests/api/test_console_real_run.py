@@ -31,7 +31,7 @@ import pytest
 import yaml
 
 from gatewatch.vision.pipeline import RunSummary
-from tests.api.helpers import CHROMIUM, CHROMIUM_ARGS, RAW_KEY, VIEW_TEXTS_JS, serve_live
+from tests.api.helpers import CHROMIUM, CHROMIUM_ARGS, RAW_KEY, VIEW_HEADINGS, VIEW_TEXTS_JS, serve_live
 
 ROOT = Path(__file__).resolve().parents[2]
 VIDEOS = ROOT.parent / "shared" / "assets" / "videos"
@@ -40,15 +40,7 @@ LANGS = ("en", "vi", "zh")
 GATE = "demo-gate"
 # (sample config, frames to run, read plates): short pieces so the fixture stays near a minute on a loaded 2-core box
 CLIPS = (("highway_cctv", 100, False), ("street_parked_held", 45, True))
-HEADINGS = {
-    "queue": {"en": "Open flags", "vi": "Cảnh báo chờ xử lý", "zh": "待处理告警"},
-    "today": {"en": "Today at the gate", "vi": "Hôm nay tại cửa khẩu", "zh": "口岸今日概况"},
-    "trends": {"en": "Trends", "vi": "Xu hướng", "zh": "趋势"},
-    "plates": {"en": "Plate search", "vi": "Tra cứu biển số", "zh": "车牌查询"},
-    "counts": {"en": "Crossings per hour", "vi": "Lượt xe qua theo giờ", "zh": "每小时通行量"},
-    "export": {"en": "Export", "vi": "Xuất dữ liệu", "zh": "数据导出"},
-    "holds": {"en": "Hold list", "vi": "Danh sách xe cần kiểm soát", "zh": "布控名单"},
-}
+HEADINGS = {view: VIEW_HEADINGS[view] for view in ('queue', 'today', 'trends', 'plates', 'counts', 'export', 'holds')}
 DOCS_SHOTS = {("queue", "vi"), ("today", "vi")}  # copied by hand to api/docs/console-real-<view>-<lang>.png
 HOLDS_EMPTY = {"en": "The hold list is empty.", "vi": "Danh sách trống.", "zh": "布控名单为空。"}
 

@@ -21,6 +21,7 @@ from tests.api.helpers import (
     CHROMIUM_ARGS,
     RAW_KEY,
     T0,
+    VIEW_HEADINGS,
     VIEW_TEXTS_JS,
     Env,
     crossing,
@@ -34,13 +35,7 @@ PLATE_CROP = (Path(__file__).resolve().parents[3] / "shared" / "assets" / "plate
               / "images" / "10xemay112.jpg")
 LANGS = ("en", "vi", "zh")
 ERRORS: dict[Any, list[str]] = {}
-HEADINGS = {
-    "today": {"en": "Today at the gate", "vi": "Hôm nay tại cửa khẩu", "zh": "口岸今日概况"},
-    "trends": {"en": "Trends", "vi": "Xu hướng", "zh": "趋势"},
-    "plates": {"en": "Plate search", "vi": "Tra cứu biển số", "zh": "车牌查询"},
-    "holds": {"en": "Hold list", "vi": "Danh sách xe cần kiểm soát", "zh": "布控名单"},
-    "users": {"en": "Users", "vi": "Quản lý người dùng", "zh": "用户管理"},
-}
+HEADINGS = {view: VIEW_HEADINGS[view] for view in ('today', 'trends', 'plates', 'holds', 'users')}
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install chromium)"),
