@@ -67,12 +67,20 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
         "model.imgsz: 640x640 less its padding (640x384 for 1280x720, 640x480 for 320x240)",
         {"model.imgsz": "native"},
     ),
+    "overlap2": (
+        "detect.overlap with overlap_threads: 2 (two frames in the model at once, one thread each)",
+        {"detect.overlap": True, "detect.overlap_threads": 2},
+    ),
     "best": (
         "threads 2, spinning off, overlap, imgsz: the changes that helped on highway_720p, together",
         {"model.threads": 2, "model.spinning": False, "detect.overlap": True, "model.imgsz": "native"},
     ),
+    "best2": (
+        "overlap_threads 2, imgsz: both cores on frames side by side instead of inside one frame",
+        {"model.spinning": False, "detect.overlap": True, "detect.overlap_threads": 2, "model.imgsz": "native"},
+    ),
 }
-QUICK = ["baseline", "threads2", "threads2-nospin", "overlap", "motion", "roi", "imgsz", "best"]
+QUICK = ["baseline", "threads2", "threads2-nospin", "overlap", "overlap2", "motion", "roi", "imgsz", "best", "best2"]
 # Ultralytics on the same file: the 640x640 file, and the resized one beside the ``imgsz`` rows.
 REFERENCES = {
     "ultralytics": "Ultralytics ObjectCounter, same 640x640 file",

@@ -169,6 +169,10 @@ class DetectConfig(Strict):
         False, description="Detect the next frame on its own thread while this one is tracked and published "
         "(every_frame schedule only; same tracks and counts)."
     )
+    overlap_threads: int = Field(
+        1, ge=1, le=8, description="With overlap: frames in the model at once, each on its own thread (2 on a "
+        "2-core box with model.threads 1 uses both cores; same tracks and counts)."
+    )
     schedule: ScheduleConfig = ScheduleConfig()
 
     @field_validator("roi")

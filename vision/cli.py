@@ -72,8 +72,12 @@ def _load_with_overrides(args: argparse.Namespace, path: str) -> CameraConfig:
 def _run(args: argparse.Namespace) -> int:
     if args.site or len(args.config) > 1:
         return _run_site(args)
+    from gatewatch.errors import ConfigError
     from gatewatch.vision.runner import run_camera
 
+    if args.workers is not None and args.workers > 1:
+        raise ConfigError(f"--workers {args.workers}: for several cameras (-c twice or --site); one camera uses "
+                          "both cores with model.threads: 2 or detect.overlap_threads: 2 in its config")
     config = _load_with_overrides(args, args.config[0])
     summary = run_camera(config, max_frames=args.max_frames, progress_every_s=args.progress)
     # Events on stdout stay pure JSON lines: the summary then goes to stderr.

@@ -32,6 +32,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -300,7 +301,7 @@ class GatePipeline:
         summary = RunSummary(self.config.gate, self.config.camera)
         writer = self._annotated_video(annotate, source) if annotate else None
         reader = Prefetcher(source)
-        ahead = DetectAhead(self, reader) if self.overlaps else None
+        ahead = DetectAhead(self, reader, threads=self.config.detect.overlap_threads) if self.overlaps else None
         start = last_log = time.perf_counter()
         last: Frame | None = None
         try:
@@ -365,24 +366,30 @@ class GatePipeline:
 
 
 class DetectAhead:
-    """Detects frame t+1 on its own thread while the caller tracks and publishes frame t.
+    """Detects the frames ahead on their own threads while the caller tracks and publishes frame t.
 
     onnxruntime and OpenCV release the GIL, so the letterbox and the model run beside the
-    tracker, the stages and the sinks. One FIFO of depth ``depth`` keeps the frames in order:
-    the caller gets ``(frame, detections, detect_ms)`` exactly as the source gave the frames,
-    so tracks and counts are those of the plain loop. Only for every-frame detection: the motion
-    scheduler decides from the last frame's tracks, which a frame ahead does not have yet.
+    tracker, the stages and the sinks. With ``threads`` > 1 (``detect.overlap_threads``) that
+    many frames are in the model at once, each on its own thread (an onnxruntime session runs
+    concurrent calls; with one intra-op thread each call computes on its caller's thread), so a
+    one-thread session uses every core without intra-op synchronisation. One FIFO keeps the
+    frames in order: the caller gets ``(frame, detections, detect_ms)`` exactly as the source
+    gave the frames, so tracks and counts are those of the plain loop. Only for every-frame
+    detection: the motion scheduler decides from the last frame's tracks, which a frame ahead
+    does not have yet.
     """
 
     _END = object()
 
-    def __init__(self, pipeline: GatePipeline, frames: Iterable[Frame], depth: int = 2) -> None:
+    def __init__(self, pipeline: GatePipeline, frames: Iterable[Frame], depth: int = 2, threads: int = 1) -> None:
         self.pipeline = pipeline
         self.frames = frames
-        self.queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self.threads = threads
+        self.queue: queue.Queue[object] = queue.Queue(maxsize=max(depth, threads + 1))
         self.error: BaseException | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="detect-ahead", daemon=True)
+        self._pool = (ThreadPoolExecutor(threads - 1, thread_name_prefix="detect-ahead") if threads > 1 else None)
 
     def _put(self, item: object) -> bool:
         while not self._stop.is_set():
@@ -393,17 +400,25 @@ class DetectAhead:
                 continue
         return False
 
+    def _detect(self, frame: Frame) -> tuple[sv.Detections, float]:
+        t0 = time.perf_counter()
+        return self.pipeline.detect(frame.image), (time.perf_counter() - t0) * 1000
+
     def _run(self) -> None:
         pipeline = self.pipeline
         try:
-            for frame in self.frames:
+            for n, frame in enumerate(self.frames):
                 if self._stop.is_set():
                     return
-                t0 = time.perf_counter()
                 if pipeline._size is None:
                     pipeline._setup(frame)
-                detections = pipeline.detect(frame.image)
-                if not self._put((frame, detections, (time.perf_counter() - t0) * 1000)):
+                # every ``threads``-th frame is detected on this thread, the others on the pool's
+                job: Future[tuple[sv.Detections, float]] | tuple[sv.Detections, float]
+                if self._pool is not None and n % self.threads:
+                    job = self._pool.submit(self._detect, frame)
+                else:
+                    job = self._detect(frame)
+                if not self._put((frame, job)):
                     return
         except BaseException as exc:  # handed to the caller's thread
             self.error = exc
@@ -416,7 +431,10 @@ class DetectAhead:
             item = self.queue.get()
             if item is self._END:
                 break
-            yield item  # type: ignore[misc]
+            frame: Frame = item[0]  # type: ignore[index]
+            job: Future[tuple[sv.Detections, float]] | tuple[sv.Detections, float] = item[1]  # type: ignore[index]
+            detections, detect_ms = job.result() if isinstance(job, Future) else job
+            yield frame, detections, detect_ms
         self._thread.join(timeout=5)
         if self.error is not None:
             raise self.error
@@ -430,3 +448,5 @@ class DetectAhead:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)

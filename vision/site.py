@@ -157,6 +157,7 @@ class SiteRunner:
         self.summary = SiteSummary(cameras=[CameraRun(c, RunSummary(c.gate, c.camera)) for c in cameras])
         self.frame_ready = threading.Event()
         self.stopping = threading.Event()
+        self.close_grace_s = 30.0  # at the end, the wait for every reader still running, all together
 
     # -- setup -------------------------------------------------------------------------------------
 
@@ -231,8 +232,11 @@ class SiteRunner:
                             len(self._running()),
                         )
         finally:
+            # One grace for all the readers still running: a camera hung inside its decoder is waited
+            # for at most ``close_grace_s`` in all, not that long once per camera (systemd's stop timeout).
+            deadline = time.monotonic() + self.close_grace_s
             for camera in self._running():
-                self._finish(camera, "finished")
+                self._finish(camera, "finished", close_timeout_s=max(0.2, deadline - time.monotonic()))
             self.summary.seconds = time.perf_counter() - start
             self.summary.peak_rss_mb = peak_rss_mb()
             self.summary.models = [m.describe() for m in self.models.values()]
@@ -355,13 +359,15 @@ class SiteRunner:
         log.error("camera %s %s: %s; the other cameras go on", camera.name, state, reason)
         self._finish(camera, state, reason)
 
-    def _finish(self, camera: CameraRun, state: str, reason: str = "") -> None:
+    def _finish(self, camera: CameraRun, state: str, reason: str = "", close_timeout_s: float | None = None) -> None:
         """Stop the camera's reader, end its pipeline (open flags, waiting crossings), flush and close its sinks."""
         camera.state, camera.reason = state, reason
         reader, source = camera.reader, camera.source
         if reader is not None:
             # A stalled source may be stuck inside its decoder: wait briefly, never release it under the thread.
-            reader.close(timeout_s=1.0 if state == "stalled" else 30.0)
+            if close_timeout_s is None:
+                close_timeout_s = 1.0 if state == "stalled" else self.close_grace_s
+            reader.close(timeout_s=close_timeout_s)
         try:
             if camera.pipeline is not None and reader is not None and source is not None:
                 camera.pipeline.close_summary(camera.summary, camera.last, source, reader)

@@ -1,4 +1,4 @@
-"""``detect.overlap``: frame t+1 is detected on its own thread while frame t is tracked and published.
+"""``detect.overlap``: frames ahead are detected on their own threads while frame t is tracked and published.
 
 Real model, real motorway clip: the tracks of every frame and the crossings are exactly those of
 the plain loop, in the same order; a run cut short (``max_frames``) stops the detection thread;
@@ -7,7 +7,10 @@ with the motion scheduler (which decides from the last frame's tracks) the optio
 
 from __future__ import annotations
 
+import threading
 from typing import Any
+
+import pytest
 
 from gatewatch.config import CameraConfig, load_config
 from gatewatch.events import CrossingEvent
@@ -18,11 +21,12 @@ from tests.conftest import asset
 from tests.vision.test_class_vote import ROOT
 
 
-def config(overlap: bool, schedule: str = "every_frame") -> CameraConfig:
+def config(overlap: bool, schedule: str = "every_frame", threads: int = 1) -> CameraConfig:
     asset("videos/highway_720p_cars.mp4")
     base = load_config(ROOT / "samples" / "highway_720p.yaml")
     return base.model_copy(update={"detect": base.detect.model_copy(update={
-        "overlap": overlap, "schedule": base.detect.schedule.model_copy(update={"mode": schedule})})})
+        "overlap": overlap, "overlap_threads": threads,
+        "schedule": base.detect.schedule.model_copy(update={"mode": schedule})})})
 
 
 def run(cfg: CameraConfig, detector: Any, max_frames: int) -> tuple[list[list[int]], list[tuple], GatePipeline]:
@@ -40,9 +44,11 @@ def run(cfg: CameraConfig, detector: Any, max_frames: int) -> tuple[list[list[in
     return tracks, crossings, pipeline
 
 
-def test_overlapped_detection_gives_the_same_tracks_and_crossings(vehicle_detector):
+@pytest.mark.parametrize("threads", [1, 3])
+def test_overlapped_detection_gives_the_same_tracks_and_crossings(vehicle_detector, threads):
+    """One thread ahead, or three frames in the model at once (``overlap_threads``): the plain loop's tracks."""
     plain_tracks, plain_crossings, plain = run(config(False), vehicle_detector, 120)
-    ahead_tracks, ahead_crossings, ahead = run(config(True), vehicle_detector, 120)
+    ahead_tracks, ahead_crossings, ahead = run(config(True, threads=threads), vehicle_detector, 120)
     assert not plain.overlaps and ahead.overlaps
     assert len(plain_tracks) == 120 and [t[0] for t in plain_tracks] == list(range(120))
     assert ahead_tracks == plain_tracks
@@ -54,11 +60,11 @@ def test_motion_scheduling_turns_overlap_off(vehicle_detector):
     assert not pipeline.overlaps and len(tracks) == 10
 
 
-def test_a_run_cut_short_stops_the_detection_thread(vehicle_detector):
-    import threading
-
-    before = {t.ident for t in threading.enumerate() if t.name == "detect-ahead"}
-    tracks, _, pipeline = run(config(True), vehicle_detector, 15)  # the clip has 335 frames
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_run_cut_short_stops_the_detection_threads(vehicle_detector, threads):
+    before = {t.ident for t in threading.enumerate() if t.name.startswith("detect-ahead")}
+    tracks, _, pipeline = run(config(True, threads=threads), vehicle_detector, 15)  # the clip has 335 frames
     assert pipeline.overlaps and len(tracks) == 15
-    left = [t for t in threading.enumerate() if t.name == "detect-ahead" and t.ident not in before]
-    assert not any(t.is_alive() for t in left), "the detect-ahead thread outlived its run"
+    left = [t for t in threading.enumerate() if t.name.startswith("detect-ahead") and t.ident not in before]
+    alive = [t.name for t in left if t.is_alive()]
+    assert not alive, f"detect-ahead threads outlived their run: {alive}"

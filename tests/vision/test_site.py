@@ -13,6 +13,8 @@ import json
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +24,7 @@ import yaml
 from gatewatch.config import BatchConfig, CameraConfig, load_config, load_site
 from gatewatch.errors import ConfigError, SourceError
 from gatewatch.vision.runner import run_camera
-from gatewatch.vision.site import run_site
+from gatewatch.vision.site import SiteRunner, run_site
 from gatewatch.vision.sources import Frame, FrameSource, open_source
 from tests.conftest import asset
 
@@ -226,6 +228,54 @@ def test_a_failing_or_stalled_camera_does_not_stop_the_others(tmp_path):
         assert path.is_file() and all(json.loads(line) for line in path.read_text().splitlines())
 
 
+class _Hangs(FrameSource):
+    """A real clip whose decoder hangs after ``after`` frames and does not hear ``stop`` (a dead RTSP camera)."""
+
+    def __init__(self, inner: FrameSource, after: int, release: threading.Event) -> None:
+        super().__init__()
+        self.inner, self.after, self.release = inner, after, release
+        self.fps, self.size, self.total_frames, self.identity = inner.fps, inner.size, inner.total_frames, inner.identity
+
+    def __iter__(self) -> Iterator[Frame]:
+        for k, frame in enumerate(self.inner):
+            if k == self.after:
+                self.release.wait()  # stuck until the test ends
+                return
+            self.stats.frames += 1
+            yield frame
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_hung_cameras_share_one_close_grace_at_shutdown(tmp_path):
+    """Two cameras hung in their decoders: the shutdown waits one grace in all, not one per camera."""
+    release = threading.Event()
+    cameras = [sample("highway_cctv", tmp_path / name).model_copy(update={"camera": name}) for name in ("cam-a", "cam-b")]
+    runner = SiteRunner(cameras, stall_s=60.0, progress_every_s=60,
+                        source_opener=lambda config: _Hangs(open_source(config.source), after=3, release=release))
+    runner.close_grace_s = 1.0
+    stopped_at: list[float] = []
+
+    def stop_when_hung() -> None:
+        while sum(c.summary.frames for c in runner.summary.cameras) < 6:
+            time.sleep(0.05)
+        stopped_at.append(time.monotonic())
+        runner.stop()
+
+    stopper = threading.Thread(target=stop_when_hung, daemon=True)
+    stopper.start()
+    try:
+        summary = runner.run()
+        ended = time.monotonic() - stopped_at[0]
+    finally:
+        release.set()
+    assert [c.summary.frames for c in summary.cameras] == [3, 3]
+    assert [c.state for c in summary.cameras] == ["finished", "finished"]
+    # one shared grace (1 s); a grace per camera would take 2 s or more
+    assert 0.9 <= ended < 1.8, f"shutdown took {ended:.2f} s"
+
+
 # -- site file -------------------------------------------------------------------------------------
 
 
@@ -357,6 +407,16 @@ def test_cli_site_run_prints_each_camera_and_the_site_line(tmp_path):
         timeout=300,
     )
     assert both.returncode == 2 and "camera ids must be unique" in both.stderr
+
+
+def test_workers_with_one_camera_is_refused_not_ignored(tmp_path):
+    camera = _camera(tmp_path / "cams", "cam-a")
+    run = subprocess.run(
+        [sys.executable, "-m", "gatewatch.cli", "run", "-c", str(camera), "--workers", "2", "--max-frames", "5"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 2 and "--workers 2: for several cameras" in run.stderr
+    assert not list(tmp_path.rglob("*.jsonl"))  # refused before anything ran
 
 
 def test_sigterm_stops_every_camera_cleanly(tmp_path):
