@@ -389,7 +389,7 @@ class DetectAhead:
         self.error: BaseException | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="detect-ahead", daemon=True)
-        self._pool = (ThreadPoolExecutor(threads - 1, thread_name_prefix="detect-ahead") if threads > 1 else None)
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="detect-ahead") if threads > 1 else None
 
     def _put(self, item: object) -> bool:
         while not self._stop.is_set():
@@ -407,17 +407,14 @@ class DetectAhead:
     def _run(self) -> None:
         pipeline = self.pipeline
         try:
-            for n, frame in enumerate(self.frames):
+            for frame in self.frames:
                 if self._stop.is_set():
                     return
                 if pipeline._size is None:
                     pipeline._setup(frame)
-                # every ``threads``-th frame is detected on this thread, the others on the pool's
+                # one thread ahead: detected here; several: this thread only reads and hands out frames
                 job: Future[tuple[sv.Detections, float]] | tuple[sv.Detections, float]
-                if self._pool is not None and n % self.threads:
-                    job = self._pool.submit(self._detect, frame)
-                else:
-                    job = self._detect(frame)
+                job = self._pool.submit(self._detect, frame) if self._pool is not None else self._detect(frame)
                 if not self._put((frame, job)):
                     return
         except BaseException as exc:  # handed to the caller's thread
