@@ -79,8 +79,12 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
         "overlap_threads 2, imgsz: both cores on frames side by side instead of inside one frame",
         {"model.spinning": False, "detect.overlap": True, "detect.overlap_threads": 2, "model.imgsz": "native"},
     ),
+    "best-motion": (
+        "threads 2, spinning off, imgsz, motion schedule (the motion schedule turns overlap off)",
+        {"model.threads": 2, "model.spinning": False, "model.imgsz": "native", "detect.schedule.mode": "motion"},
+    ),
 }
-QUICK = ["baseline", "threads2", "threads2-nospin", "overlap", "overlap2", "motion", "roi", "imgsz", "best", "best2"]
+QUICK = ["baseline", "threads2", "threads2-nospin", "overlap", "overlap2", "motion", "roi", "imgsz", "best", "best2", "best-motion"]
 # Ultralytics on the same file: the 640x640 file, and the resized one beside the ``imgsz`` rows.
 REFERENCES = {
     "ultralytics": "Ultralytics ObjectCounter, same 640x640 file",
