@@ -109,6 +109,12 @@ class VehicleTracker:
         return any(int(t.tracker_id) < 0 for t in self._tracker.tracks)
 
     @property
+    def unconfirmed_boxes(self) -> np.ndarray:
+        """Where the tracker's unconfirmed tracks are (``(N, 4)`` xyxy, their motion model's boxes)."""
+        boxes = [t.get_state_bbox() for t in self._tracker.tracks if int(t.tracker_id) < 0]
+        return np.array(boxes, dtype=np.float32).reshape(-1, 4)
+
+    @property
     def max_coast_frames(self) -> int:
         """Frames a track may go undetected before the tracker lets it go."""
         return max(1, math.floor(self._tracker.maximum_time_without_update * self.fps))

@@ -69,19 +69,24 @@ class BoxFinder:
 
 @dataclass
 class Vehicle:
-    """A 60x40 box whose top-left corner is at ``(x, y0 + speed * (i - start))`` on frames ``start..end``."""
+    """A 60x40 box whose top-left corner is at ``(x + across * t, y0 + speed * t)``, ``t = i - start``, on
+    frames ``start..end``; ``wobble`` moves it up and down that many pixels on alternate frames (a box the
+    detector finds a little off each time: its motion never looks steady)."""
 
     x: float
     y0: float
     speed: float
     start: int = 0
     end: int = 10_000
+    across: float = 0.0
+    wobble: float = 0.0
 
     def box(self, i: int) -> tuple[int, int, int, int] | None:
         if not self.start <= i <= self.end:
             return None
-        y = self.y0 + self.speed * (i - self.start)
-        return (round(self.x), round(y), round(self.x) + 60, round(y) + 40)
+        t = i - self.start
+        x, y = self.x + self.across * t, self.y0 + self.speed * t + self.wobble * (-1) ** t
+        return (round(x), round(y), round(x) + 60, round(y) + 40)
 
 
 @dataclass
@@ -146,6 +151,48 @@ def test_scheduler_never_skips_a_crossing_frame(case):
     scheduler = pipeline.scheduler
     assert scheduler is not None
     assert max(_runs_of_skips(results)) < scheduler.max_interval
+
+
+BUSY_CASES = {  # scene, and the most frames the detector may run on (None: crossings keep it busy)
+    # one car crosses while another, 80 px past the line, drives along it with a wobbling box: that far
+    # track never settles, and it must not keep the detector busy (it did on all 40 frames before)
+    "far track settling": (
+        Scene([Vehicle(x=400, y0=40, speed=8), Vehicle(x=100, y0=260, speed=0, across=3, wobble=2)], frames=40),
+        30,
+    ),
+    # two cars cross one after the other while a third enters the region far from the line
+    "busy road": (
+        Scene(
+            [Vehicle(x=120, y0=60, speed=10), Vehicle(x=330, y0=30, speed=7, start=8),
+             Vehicle(x=520, y0=300, speed=-2, start=20)],
+            frames=45,
+        ),
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BUSY_CASES))
+def test_busy_road_detects_each_crossing_and_lets_far_tracks_coast(case):
+    """Every crossing of a busy road keeps its frames detected; the tracks far from the line coast."""
+    scene, most = BUSY_CASES[case]
+    every, _, _, _ = run(scene, "every_frame")
+    gated, results, pipeline, detector = run(scene, "motion")
+    crossing = [v for v in scene.vehicles if any((b := v.box(i)) and (b[1] + b[3]) / 2 >= LINE_Y
+                                                 for i in range(v.start, scene.frames)) and v.y0 < LINE_Y]
+    assert len(every) == len(crossing) >= 1  # the scene is what the case says
+    assert [(c.lane, c.direction, c.track_id, c.stream_ts) for c in gated] == [
+        (c.lane, c.direction, c.track_id, c.stream_ts) for c in every
+    ]
+    for vehicle, event in zip(sorted(crossing, key=scene.reaches_line), gated, strict=True):
+        counted = round(event.stream_ts * FPS)
+        for i in range(scene.reaches_line(vehicle) - 1, counted + 1):
+            assert results[i].detected, f"frame {i} (crossing counted on {counted}) was not detected"
+    assert detector.calls == sum(r.detected for r in results)
+    assert pipeline.scheduler is not None
+    assert max(_runs_of_skips(results)) < pipeline.scheduler.max_interval
+    if most is not None:
+        assert detector.calls <= most, "far tracks kept the detector busy"
 
 
 def test_stationary_queue_coasts_with_the_same_tracks():
