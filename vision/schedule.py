@@ -11,29 +11,40 @@ downscaled to ``motion_width``, blurred, ``absdiff`` against a running backgroun
 dilate, blobs). The detector runs when:
 
 - it is the first frame, or ``max_interval_frames`` have passed since the last detection;
-- a track is not yet confirmed (it needs consecutive detections to get an id), or its motion is
-  not yet predictable: detected on fewer than 3 frames, its last detection off the motion
-  model's prediction, or the tracker's prediction on a coasted frame off its measured speed
-  (a new track's Kalman speed lags behind: it would coast off its vehicle and lose it);
 - a track's anchor point (``lanes.anchor``; the whole box for ``corners``) comes within
-  ``line_margin_px``, plus its speed over the frames a crossing needs, of a gate line: every
-  frame where a track may cross is detected, so no crossing is decided on a coasted box;
-- a motion blob that nothing explains: not on a track's box, and either touching the region's
-  border (a vehicle entering) or somewhere the detector did not look at on its last run (motion
-  the last detection already saw without finding a vehicle, a far car too small to detect or a
-  swaying tree, waits for the interval).
+  ``line_margin_px``, plus its speed across the line (along the line's normal, measured between
+  the last two frames) over the frames a crossing needs, of a gate line: every frame where a
+  track may cross is detected, so no crossing is decided on a coasted box;
+- something whose motion is not known is about to matter. Each such trigger is gated by its time
+  to the nearest gate line or dwell zone, not raised for the whole frame:
+
+  - a track not yet confirmed (it needs consecutive detections to get an id), or a motion blob
+    that nothing explains (not on a track's box, and either touching the region's border, a
+    vehicle entering, or somewhere the detector did not look at on its last run), once it could
+    reach a line or zone within ``lead_frames`` plus the crossing's frames, moving at
+    ``max_speed_box_per_s`` (box sizes per second). Farther away it waits: an unconfirmed track
+    does not survive a coasted frame, and the vehicle's motion asks again when it comes nearer.
+  - a track whose motion is not yet predictable (detected on fewer than 3 frames, its last
+    detection off the motion model's prediction, or a coasted step off its measured speed: a new
+    track's Kalman speed lags behind and it would coast off its vehicle), once it could reach a
+    line or zone within the next frame and the crossing's, at twice the speed its detections
+    measured (``max_speed_box_per_s`` until it has two). A far track coasts even if unsteady; it
+    is found again by the interval, or by its own motion, before it gets near.
+
+  Dwell zones count as targets so that a moving vehicle passing held ones is detected on every
+  frame there and cannot take their tracks (their dwell times stay right).
 
 On the other frames the tracker coasts (``VehicleTracker.coast``: the Kalman prediction of every
 live track, no detections), so stationary queues keep their tracks and dwell times.
 
 Example::
 
-    >>> scheduler = DetectionScheduler(config.detect.schedule, config, (1280, 720), max_coast_frames=20)
+    >>> scheduler = DetectionScheduler(config.detect.schedule, config, (1280, 720), max_coast_frames=20, fps=25)
     >>> if scheduler.should_detect(frame.image):
     ...     tracks = tracker.update(detector.predict(frame.image), frame.ts)
     ... else:
     ...     tracks = tracker.coast(frame.ts)
-    >>> scheduler.observe(tracks)
+    >>> scheduler.observe(tracks, tracker.unconfirmed_boxes)
 """
 
 from __future__ import annotations
@@ -191,6 +202,9 @@ class DetectionScheduler:
         self.config = config
         self.lines: list[tuple[Segment, str]] = [((lane.line[0], lane.line[1]), lane.anchor) for lane in camera.lanes]
         self.crossing_frames = max(lane.min_crossing_frames for lane in camera.lanes)
+        held = camera.flags.held if camera.flags is not None else None
+        # dwell zones: a moving track near held vehicles is kept detected, so it cannot take their tracks
+        self.zones = [np.array(zone.polygon, np.float32) for zone in (held.zones if held is not None else ())]
         roi = detection_roi(camera, size)
         self.region = roi if roi is not None else gate_region(camera, size)
         self.motion = MotionDetector(config, self.region)
@@ -264,8 +278,8 @@ class DetectionScheduler:
 
     def _soon(self, boxes: np.ndarray, lead: int, speed: np.ndarray | None = None,
               measured: np.ndarray | None = None) -> np.ndarray:
-        """Per box (a track or a motion blob whose motion is not settled): may it be on a gate line within
-        ``lead`` frames and those a crossing needs? Its speed is taken as twice what its detections
+        """Per box (a track or a motion blob whose motion is not settled): may it be on a gate line (or in
+        a dwell zone) within ``lead`` frames and those a crossing needs? Its speed is taken as twice what its detections
         ``measured`` (NaN: not yet, then ``max_speed_box_per_s``), or its last frame's ``speed`` if faster."""
         if not len(boxes):
             return np.zeros(0, dtype=bool)
@@ -276,8 +290,19 @@ class DetectionScheduler:
         if speed is not None:
             bound = np.maximum(bound, speed)
         reach = self.config.line_margin_px + bound * (lead + 1 + self.crossing_frames)
-        distance = np.array([min(segment_box_distance(line, box) for line, _ in self.lines) for box in boxes])
+        distance = np.array([self._target_distance(box) for box in boxes])
         return np.asarray(distance <= reach, dtype=bool)
+
+    def _target_distance(self, box: np.ndarray) -> float:
+        """Distance from a box to the nearest gate line or dwell zone (0 if it touches one)."""
+        best = min(segment_box_distance(line, box) for line, _ in self.lines)
+        for zone in self.zones:
+            centre = (float(box[0] + box[2]) / 2, float(box[1] + box[3]) / 2)
+            if cv2.pointPolygonTest(zone, centre, False) >= 0:
+                return 0.0
+            edges = zip(zone.tolist(), np.roll(zone, -1, axis=0).tolist(), strict=True)
+            best = min(best, *(segment_box_distance(((a[0], a[1]), (b[0], b[1])), box) for a, b in edges))
+        return best
 
     def _explained(self, blobs: np.ndarray) -> np.ndarray:
         """Per motion blob: is it on a track (its box grown by its speed and ``TRACK_REACH_PX``), or inside
