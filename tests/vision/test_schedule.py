@@ -195,6 +195,25 @@ def test_busy_road_detects_each_crossing_and_lets_far_tracks_coast(case):
         assert detector.calls <= most, "far tracks kept the detector busy"
 
 
+def test_a_moving_track_in_a_dwell_zone_stays_detected():
+    """A dwell zone is a target like a line: an unsteady track there is detected on every frame (it could
+    take a held vehicle's track); the same track far from any line or zone coasts."""
+    scene, _ = BUSY_CASES["far track settling"]
+    far = Scene([scene.vehicles[1]], frames=scene.frames)  # the wobbling track alone, 80 px past the line
+    data = copy.deepcopy(CAMERA)
+    data["detect"] = {"schedule": {"mode": "motion"}}
+    data["flags"] = {"held": {"zones": [{"id": "kerb", "polygon": [[60, 250], [600, 250], [600, 320], [60, 320]]}]}}
+    calls = {}
+    for name, config in (("zone", parse_config(data)), ("none", camera_config("motion"))):
+        detector = BoxFinder()
+        pipeline = GatePipeline(config, detector, MemorySink(), fps=FPS)
+        for i in range(far.frames):
+            pipeline.process(make_frame(i, FPS, far.image(i), SIZE))
+        calls[name] = detector.calls
+    assert calls["zone"] == far.frames
+    assert calls["none"] <= far.frames // 2
+
+
 def test_stationary_queue_coasts_with_the_same_tracks():
     """Held vehicles keep one track each all along (their dwell starts at frame 0) while the detector rests."""
     scene = CASES["stationary queue"]
