@@ -120,7 +120,7 @@ class ScheduleConfig(Strict):
     ``every_frame`` runs it on every frame. ``motion`` runs it only when it can change the answer:
     a track near a gate line at its speed across it (a crossing frame is never skipped); a track
     not yet confirmed or settled, or motion in the gate region that no track explains (a new
-    vehicle), once it could reach a line within ``lead_frames``; the first frame, or
+    vehicle), once it could reach a line or dwell zone soon (``lead_frames``); the first frame, or
     ``max_interval_frames`` since the last detection (stationary queues are refreshed).
     """
 
@@ -137,8 +137,8 @@ class ScheduleConfig(Strict):
     )
     lead_frames: int = Field(
         3, ge=1, le=100, description="A track not yet confirmed, or motion no track explains, is detected on every frame "
-        "once it could reach a gate line within this many frames (moving at max_speed_box_per_s) plus those a "
-        "crossing needs; farther away it waits (3: two detections for an id, one on its side of the line)."
+        "once it could reach a gate line or dwell zone within this many frames (moving at max_speed_box_per_s) plus "
+        "those a crossing needs; farther away it waits (3: two detections for an id, one on its side of the line)."
     )
     max_speed_box_per_s: float = Field(
         10.0, gt=0, le=100, description="The fastest a vehicle is taken to move, in its own box sizes (the box's larger "

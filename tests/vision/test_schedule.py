@@ -314,6 +314,7 @@ GOOD_DETECT = [
     {},
     {"schedule": {"mode": "motion"}},
     {"schedule": {"mode": "motion", "max_interval_frames": 10, "line_margin_px": 0, "motion_width": 320}},
+    {"schedule": {"mode": "motion", "lead_frames": 6, "max_speed_box_per_s": 4.5}},
     {"roi": "auto", "region_pad_px": 0},
     {"roi": [0, 0, 640, 360]},
 ]
@@ -324,6 +325,8 @@ BAD_DETECT = [
     ({"schedule": {"max_interval_frames": 0}}, ["detect.schedule.max_interval_frames", "greater than or equal to 1"]),
     ({"schedule": {"max_interval_frames": 500}}, ["detect.schedule.max_interval_frames", "less than or equal to 50"]),
     ({"schedule": {"line_margin_px": -1}}, ["detect.schedule.line_margin_px"]),
+    ({"schedule": {"lead_frames": 0}}, ["detect.schedule.lead_frames", "greater than or equal to 1"]),
+    ({"schedule": {"max_speed_box_per_s": 0}}, ["detect.schedule.max_speed_box_per_s", "greater than 0"]),
     ({"schedule": {"motion_threshold": 0}}, ["detect.schedule.motion_threshold"]),
     ({"schedule": {"background_alpha": 0}}, ["detect.schedule.background_alpha"]),
     ({"schedule": "motion"}, ["detect.schedule"]),
