@@ -118,8 +118,9 @@ class ScheduleConfig(Strict):
     """When the detector runs (``detect.schedule``); tracks coast on their motion model in between.
 
     ``every_frame`` runs it on every frame. ``motion`` runs it only when it can change the answer:
-    motion in the gate region that no track explains (a new vehicle), a track near a gate line (a
-    crossing frame is never skipped), a track not yet confirmed, the first frame, or
+    a track near a gate line at its speed across it (a crossing frame is never skipped); a track
+    not yet confirmed or settled, or motion in the gate region that no track explains (a new
+    vehicle), once it could reach a line or dwell zone soon (``lead_frames``); the first frame, or
     ``max_interval_frames`` since the last detection (stationary queues are refreshed).
     """
 
@@ -131,8 +132,17 @@ class ScheduleConfig(Strict):
         "the tracker's lost-track time; in between, tracks coast."
     )
     line_margin_px: float = Field(
-        32.0, ge=0, le=1000, description="A track whose box comes this close to a gate line (plus its speed over the "
-        "next frames) is detected on every frame."
+        32.0, ge=0, le=1000, description="A track whose anchor comes this close to a gate line (plus its speed across "
+        "the line over the frames a crossing needs) is detected on every frame."
+    )
+    lead_frames: int = Field(
+        3, ge=1, le=100, description="A track not yet confirmed, or motion no track explains, is detected on every frame "
+        "once it could reach a gate line or dwell zone within this many frames (moving at max_speed_box_per_s) plus "
+        "those a crossing needs; farther away it waits (3: two detections for an id, one on its side of the line)."
+    )
+    max_speed_box_per_s: float = Field(
+        10.0, gt=0, le=100, description="The fastest a vehicle is taken to move, in its own box sizes (the box's larger "
+        "side) per second: 10 is a 4.5 m car at 160 km/h across the view."
     )
     motion_width: int = Field(160, ge=32, le=640, description="Width in pixels of the grey image motion is found on.")
     motion_threshold: int = Field(

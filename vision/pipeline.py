@@ -194,7 +194,8 @@ class GatePipeline:
         self.roi = detection_roi(self.config, self._size)
         schedule = self.config.detect.schedule
         if schedule.mode == "motion":
-            self.scheduler = DetectionScheduler(schedule, self.config, self._size, self.tracker.max_coast_frames)
+            self.scheduler = DetectionScheduler(schedule, self.config, self._size, self.tracker.max_coast_frames,
+                                                self.tracker.fps)
 
     def detection_input(self, image: np.ndarray) -> np.ndarray:
         """What the detector sees of ``image``: its ROI when set, else the whole frame."""
@@ -244,7 +245,7 @@ class GatePipeline:
         else:
             tracks = self.tracker.coast(frame.ts)
         if scheduler is not None:
-            scheduler.observe(tracks, self.tracker.unconfirmed)
+            scheduler.observe(tracks, self.tracker.unconfirmed_boxes)
         if self.plates is not None and self.plate_book is not None:
             if detected:  # plates are read on detected boxes, not predicted ones
                 self.plate_book.apply(self.plates.update(frame, tracks))

@@ -11,29 +11,40 @@ downscaled to ``motion_width``, blurred, ``absdiff`` against a running backgroun
 dilate, blobs). The detector runs when:
 
 - it is the first frame, or ``max_interval_frames`` have passed since the last detection;
-- a track is not yet confirmed (it needs consecutive detections to get an id), or its motion is
-  not yet predictable: detected on fewer than 3 frames, its last detection off the motion
-  model's prediction, or the tracker's prediction on a coasted frame off its measured speed
-  (a new track's Kalman speed lags behind: it would coast off its vehicle and lose it);
 - a track's anchor point (``lanes.anchor``; the whole box for ``corners``) comes within
-  ``line_margin_px``, plus its speed over the frames a crossing needs, of a gate line: every
-  frame where a track may cross is detected, so no crossing is decided on a coasted box;
-- a motion blob that nothing explains: not on a track's box, and either touching the region's
-  border (a vehicle entering) or somewhere the detector did not look at on its last run (motion
-  the last detection already saw without finding a vehicle, a far car too small to detect or a
-  swaying tree, waits for the interval).
+  ``line_margin_px``, plus its speed across the line (along the line's normal, measured between
+  the last two frames) over the frames a crossing needs, of a gate line: every frame where a
+  track may cross is detected, so no crossing is decided on a coasted box;
+- something whose motion is not known is about to matter. Each such trigger is gated by its time
+  to the nearest gate line or dwell zone, not raised for the whole frame:
+
+  - a track not yet confirmed (it needs consecutive detections to get an id), or a motion blob
+    that nothing explains (not on a track's box, and either touching the region's border, a
+    vehicle entering, or somewhere the detector did not look at on its last run), once it could
+    reach a line or zone within ``lead_frames`` plus the crossing's frames, moving at
+    ``max_speed_box_per_s`` (box sizes per second). Farther away it waits: an unconfirmed track
+    does not survive a coasted frame, and the vehicle's motion asks again when it comes nearer.
+  - a track whose motion is not yet predictable (detected on fewer than 3 frames, its last
+    detection off the motion model's prediction, or a coasted step off its measured speed: a new
+    track's Kalman speed lags behind and it would coast off its vehicle), once it could reach a
+    line or zone within the next frame and the crossing's, at twice the speed its detections
+    measured (``max_speed_box_per_s`` until it has two). A far track coasts even if unsteady; it
+    is found again by the interval, or by its own motion, before it gets near.
+
+  Dwell zones count as targets so that a moving vehicle passing held ones is detected on every
+  frame there and cannot take their tracks (their dwell times stay right).
 
 On the other frames the tracker coasts (``VehicleTracker.coast``: the Kalman prediction of every
 live track, no detections), so stationary queues keep their tracks and dwell times.
 
 Example::
 
-    >>> scheduler = DetectionScheduler(config.detect.schedule, config, (1280, 720), max_coast_frames=20)
+    >>> scheduler = DetectionScheduler(config.detect.schedule, config, (1280, 720), max_coast_frames=20, fps=25)
     >>> if scheduler.should_detect(frame.image):
     ...     tracks = tracker.update(detector.predict(frame.image), frame.ts)
     ... else:
     ...     tracks = tracker.coast(frame.ts)
-    >>> scheduler.observe(tracks)
+    >>> scheduler.observe(tracks, tracker.unconfirmed_boxes)
 """
 
 from __future__ import annotations
@@ -54,6 +65,10 @@ Segment = tuple[tuple[float, float], tuple[float, float]]
 REASONS = ("first", "interval", "unconfirmed", "settling", "near_line", "motion")
 #: detections a track needs before it may coast
 STEADY_DETECTIONS = 3
+#: motion this close to a track's box (plus 4 frames at its speed) is that track's
+TRACK_REACH_PX = 32.0
+#: a settling track may move up to this many times the speed its detections measured
+SPEED_SAFETY = 2.0
 
 
 def gate_region(config: CameraConfig, size: tuple[int, int], pad: int | None = None) -> Roi:
@@ -179,26 +194,37 @@ class DetectionScheduler:
         size: frame size (w, h).
         max_coast_frames: the tracker's own limit (a track not detected for longer is let go);
             the interval is kept under it.
+        fps: the source's frame rate (``max_speed_box_per_s`` per frame); 25 if not given.
     """
 
     def __init__(self, config: ScheduleConfig, camera: CameraConfig, size: tuple[int, int],
-                 max_coast_frames: int | None = None) -> None:
+                 max_coast_frames: int | None = None, fps: float | None = None) -> None:
         self.config = config
         self.lines: list[tuple[Segment, str]] = [((lane.line[0], lane.line[1]), lane.anchor) for lane in camera.lanes]
         self.crossing_frames = max(lane.min_crossing_frames for lane in camera.lanes)
+        held = camera.flags.held if camera.flags is not None else None
+        # dwell zones: a moving track near held vehicles is kept detected, so it cannot take their tracks
+        self.zones = [np.array(zone.polygon, np.float32) for zone in (held.zones if held is not None else ())]
         roi = detection_roi(camera, size)
         self.region = roi if roi is not None else gate_region(camera, size)
         self.motion = MotionDetector(config, self.region)
         self.max_interval = config.max_interval_frames
         if max_coast_frames is not None:
             self.max_interval = max(1, min(self.max_interval, max_coast_frames - 1))
+        # an unpredictable track or blob is detected on every frame once it may reach a line within
+        # ``lead_frames`` at ``max_speed_box_per_s`` (per frame: box sizes, at the source's rate)
+        self.lead_frames = config.lead_frames
+        self.box_speed = config.max_speed_box_per_s / (fps if fps and fps > 0 else 25.0)
+        self.normals = [_unit_normal(segment) for segment, _ in self.lines]
         self.since_detection: int | None = None  # frames since the last detection (None: none yet)
         self._boxes = np.empty((0, 4), np.float32)  # last frame's tracks
         self._speed = np.empty(0, np.float32)  # their speed, pixels per frame
+        self._line_speed = np.empty((0, len(self.lines)), np.float32)  # their anchors' speed across each line
+        self._settling = np.empty(0, dtype=bool)  # per track: its motion is not yet predictable
+        self._measured = np.empty(0, np.float32)  # per track: its speed between its last two detections (NaN: one)
         self._previous: dict[int, np.ndarray] = {}
         self._detected: dict[int, _Seen] = {}  # per track: its detections' motion
-        self.settling = False  # a live track's motion is not yet predictable
-        self.unconfirmed = False  # the tracker holds a track not yet confirmed
+        self._unconfirmed = np.empty((0, 4), np.float32)  # the tracker's tracks not yet confirmed
         self._looked = np.empty((0, 4), np.float32)  # motion blobs of the last detected frame
         x0, y0, x1, y1 = self.region
         edge = 2 / self.motion.scale  # two motion pixels
@@ -224,53 +250,98 @@ class DetectionScheduler:
             return "first"
         if self.since_detection + 1 >= self.max_interval:
             return "interval"
-        if self.unconfirmed:
+        if self._soon(self._unconfirmed, self.lead_frames).any():
             return "unconfirmed"
-        if self.settling:
+        settling = self._settling
+        if self._soon(self._boxes[settling], 1, self._speed[settling], self._measured[settling]).any():
             return "settling"
-        lookahead = 1 + self.crossing_frames  # this frame, and those the line needs on the new side
-        for box, speed in zip(self._boxes, self._speed, strict=True):
-            reach = self.config.line_margin_px + float(speed) * lookahead
-            if any(anchor_distance(line, anchor, box) <= reach for line, anchor in self.lines):
-                return "near_line"
-        if len(blobs) and not self._explained(blobs):
-            return "motion"
+        if self._near_line().any():
+            return "near_line"
+        if len(blobs):
+            unexplained = blobs[~self._explained(blobs)]
+            if self._soon(unexplained, self.lead_frames).any():
+                return "motion"
         return None
 
-    def _explained(self, blobs: np.ndarray) -> bool:
-        """Every motion blob is on a track (its box grown by its speed and the line margin), or inside
-        the region's border and on motion the last detection already looked at."""
-        grow = (self.config.line_margin_px + self._speed * 4)[:, None]
+    def _near_line(self) -> np.ndarray:
+        """Per track: its anchor may be on a gate line within the frames a crossing needs (this one, and
+        ``min_crossing_frames`` on the new side), at its measured speed across the line plus the margin."""
+        near = np.zeros(len(self._boxes), dtype=bool)
+        lookahead = 1 + self.crossing_frames
+        for i, box in enumerate(self._boxes):
+            for j, (line, anchor) in enumerate(self.lines):
+                reach = self.config.line_margin_px + float(self._line_speed[i, j]) * lookahead
+                if anchor_distance(line, anchor, box) <= reach:
+                    near[i] = True
+                    break
+        return near
+
+    def _soon(self, boxes: np.ndarray, lead: int, speed: np.ndarray | None = None,
+              measured: np.ndarray | None = None) -> np.ndarray:
+        """Per box (a track or a motion blob whose motion is not settled): may it be on a gate line (or in
+        a dwell zone) within ``lead`` frames and those a crossing needs? Its speed is taken as twice what its detections
+        ``measured`` (NaN: not yet, then ``max_speed_box_per_s``), or its last frame's ``speed`` if faster."""
+        if not len(boxes):
+            return np.zeros(0, dtype=bool)
+        size = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+        bound = size * self.box_speed
+        if measured is not None:
+            bound = np.where(np.isnan(measured), bound, SPEED_SAFETY * measured)
+        if speed is not None:
+            bound = np.maximum(bound, speed)
+        reach = self.config.line_margin_px + bound * (lead + 1 + self.crossing_frames)
+        distance = np.array([self._target_distance(box) for box in boxes])
+        return np.asarray(distance <= reach, dtype=bool)
+
+    def _target_distance(self, box: np.ndarray) -> float:
+        """Distance from a box to the nearest gate line or dwell zone (0 if it touches one)."""
+        best = min(segment_box_distance(line, box) for line, _ in self.lines)
+        for zone in self.zones:
+            centre = (float(box[0] + box[2]) / 2, float(box[1] + box[3]) / 2)
+            if cv2.pointPolygonTest(zone, centre, False) >= 0:
+                return 0.0
+            edges = zip(zone.tolist(), np.roll(zone, -1, axis=0).tolist(), strict=True)
+            best = min(best, *(segment_box_distance(((a[0], a[1]), (b[0], b[1])), box) for a, b in edges))
+        return best
+
+    def _explained(self, blobs: np.ndarray) -> np.ndarray:
+        """Per motion blob: is it on a track (its box grown by its speed and ``TRACK_REACH_PX``), or inside
+        the region's border and on motion the last detection already looked at?"""
+        grow = (TRACK_REACH_PX + self._speed * 4)[:, None]
         on_track = _overlaps(blobs, self._boxes + np.hstack([-grow, -grow, grow, grow]))
         x0, y0, x1, y1 = self._inner
         inside = (blobs[:, 0] > x0) & (blobs[:, 1] > y0) & (blobs[:, 2] < x1) & (blobs[:, 3] < y1)
         looked = inside & _overlaps(blobs, self._looked)
-        return bool((on_track | looked).all())
+        return np.asarray(on_track | looked, dtype=bool)
 
-    def observe(self, tracks: sv.Detections, unconfirmed: bool = False) -> None:
-        """This frame's tracks (detected or coasted, ``data["coasted"]``), and whether the tracker holds
-        unconfirmed ones."""
+    def observe(self, tracks: sv.Detections, unconfirmed: np.ndarray | bool = False) -> None:
+        """This frame's tracks (detected or coasted, ``data["coasted"]``), and the boxes of the tracker's
+        unconfirmed tracks (``True``: some, place unknown, as if on a line; ``False``: none)."""
         ids = track_ids(tracks).tolist()
         boxes = tracks.xyxy.astype(np.float32).reshape(-1, 4)
         coasted = tracks.data.get("coasted")
         speed = np.zeros(len(ids), np.float32)
+        line_speed = np.zeros((len(ids), len(self.lines)), np.float32)
+        settling = np.zeros(len(ids), dtype=bool)
+        measured = np.full(len(ids), np.nan, np.float32)
         current: dict[int, np.ndarray] = {}
         detected: dict[int, _Seen] = {}
-        settling = False
         for i, track_id in enumerate(ids):
             box = boxes[i]
             current[track_id] = box
             before = self._previous.get(track_id)
             if before is not None:
                 speed[i] = float(np.abs(box - before).max())
+                for j, ((_, anchor), normal) in enumerate(zip(self.lines, self.normals, strict=True)):
+                    line_speed[i, j] = _speed_across(before, box, anchor, normal)
             seen = self._detected.get(track_id)
             if coasted is not None and bool(coasted[i]):
                 if seen is None:  # coasting a track never seen detected: keep it detected
-                    settling = True
+                    settling[i] = True
                     continue
                 seen.frames_since += 1
                 step = box - before if before is not None else seen.velocity
-                settling |= not _agrees(step, seen.velocity, box)
+                settling[i] = not _agrees(step, seen.velocity, box)
                 detected[track_id] = seen
                 continue
             if seen is None:
@@ -281,11 +352,28 @@ class DetectionScheduler:
                 seen.steady = seen.detections >= 2 and _agrees(box - expected, np.zeros(4, np.float32), box, gap)
                 seen.velocity, seen.box, seen.frames_since = (box - seen.box) / gap, box, 0
             seen.detections += 1
-            settling |= seen.detections < STEADY_DETECTIONS or not seen.steady
+            settling[i] = seen.detections < STEADY_DETECTIONS or not seen.steady
             detected[track_id] = seen
+        for i, track_id in enumerate(ids):
+            seen = detected.get(track_id)
+            if seen is not None and seen.detections >= 2:
+                measured[i] = float(np.abs(seen.velocity).max())
         self._previous, self._boxes, self._speed, self._detected = current, boxes, speed, detected
-        self.unconfirmed = unconfirmed
-        self.settling = settling
+        self._line_speed, self._settling, self._measured = line_speed, settling, measured
+        if isinstance(unconfirmed, np.ndarray):
+            self._unconfirmed = unconfirmed.astype(np.float32).reshape(-1, 4)
+        else:  # somewhere unknown: a box over the whole region (on a line whenever there is one)
+            self._unconfirmed = np.array([self.region], np.float32).reshape(-1, 4)[: int(unconfirmed)]
+
+    @property
+    def settling(self) -> bool:
+        """A live track's motion is not yet predictable."""
+        return bool(self._settling.any())
+
+    @property
+    def unconfirmed(self) -> bool:
+        """The tracker holds a track not yet confirmed."""
+        return bool(len(self._unconfirmed))
 
     @property
     def detected(self) -> int:
@@ -310,6 +398,24 @@ def _agrees(step: np.ndarray, expected: np.ndarray, box: np.ndarray, frames: int
     """A box's move (over ``frames``) is within 1.5 px a frame, or 5 % of the box's size, of what was expected."""
     size = float(max(box[2] - box[0], box[3] - box[1]))
     return float(np.abs(step - expected).max()) <= max(1.5 * frames, 0.05 * size)
+
+
+def _unit_normal(segment: Segment) -> np.ndarray:
+    """The unit normal of a gate line."""
+    (ax, ay), (bx, by) = segment
+    length = math.hypot(bx - ax, by - ay)
+    return np.array([-(by - ay) / length, (bx - ax) / length], np.float32)
+
+
+def _speed_across(before: np.ndarray, box: np.ndarray, anchor: str, normal: np.ndarray) -> float:
+    """Pixels the anchor point(s) of a box moved across a line (along its unit ``normal``) between two frames."""
+    if anchor == "corners":
+        corners = np.array([[0, 1], [2, 1], [0, 3], [2, 3]])
+        steps = box[corners] - before[corners]
+        return float(np.abs(steps @ normal).max())
+    x = ((box[0] + box[2]) - (before[0] + before[2])) / 2
+    y = (box[3] - before[3]) if anchor == "bottom_center" else ((box[1] + box[3]) - (before[1] + before[3])) / 2
+    return float(abs(x * normal[0] + y * normal[1]))
 
 
 def _overlaps(blobs: np.ndarray, boxes: np.ndarray) -> np.ndarray:

@@ -85,7 +85,7 @@ class VehicleTracker:
         The tracker predicts and ages its tracks as on a frame where nothing was detected; those
         still held come back at their predicted boxes, with their ids, classes and last
         confidence, ``data["coasted"]`` true. Unconfirmed tracks do not survive a coasted frame
-        (the scheduler detects while there are any, see ``unconfirmed``).
+        (the scheduler detects while one is near a gate line, see ``unconfirmed_boxes``).
         """
         self._tracker.update(_no_detections(), timestamp=ts)
         predicted = {int(t.tracker_id): t.get_state_bbox() for t in self._tracker.tracks if int(t.tracker_id) >= 0}
@@ -107,6 +107,12 @@ class VehicleTracker:
     def unconfirmed(self) -> bool:
         """The tracker holds a track that has not yet been given an id (it needs consecutive detections)."""
         return any(int(t.tracker_id) < 0 for t in self._tracker.tracks)
+
+    @property
+    def unconfirmed_boxes(self) -> np.ndarray:
+        """Where the tracker's unconfirmed tracks are (``(N, 4)`` xyxy, their motion model's boxes)."""
+        boxes = [t.get_state_bbox() for t in self._tracker.tracks if int(t.tracker_id) < 0]
+        return np.array(boxes, dtype=np.float32).reshape(-1, 4)
 
     @property
     def max_coast_frames(self) -> int:

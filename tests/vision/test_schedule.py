@@ -69,19 +69,24 @@ class BoxFinder:
 
 @dataclass
 class Vehicle:
-    """A 60x40 box whose top-left corner is at ``(x, y0 + speed * (i - start))`` on frames ``start..end``."""
+    """A 60x40 box whose top-left corner is at ``(x + across * t, y0 + speed * t)``, ``t = i - start``, on
+    frames ``start..end``; ``wobble`` moves it up and down that many pixels on alternate frames (a box the
+    detector finds a little off each time: its motion never looks steady)."""
 
     x: float
     y0: float
     speed: float
     start: int = 0
     end: int = 10_000
+    across: float = 0.0
+    wobble: float = 0.0
 
     def box(self, i: int) -> tuple[int, int, int, int] | None:
         if not self.start <= i <= self.end:
             return None
-        y = self.y0 + self.speed * (i - self.start)
-        return (round(self.x), round(y), round(self.x) + 60, round(y) + 40)
+        t = i - self.start
+        x, y = self.x + self.across * t, self.y0 + self.speed * t + self.wobble * (-1) ** t
+        return (round(x), round(y), round(x) + 60, round(y) + 40)
 
 
 @dataclass
@@ -146,6 +151,67 @@ def test_scheduler_never_skips_a_crossing_frame(case):
     scheduler = pipeline.scheduler
     assert scheduler is not None
     assert max(_runs_of_skips(results)) < scheduler.max_interval
+
+
+BUSY_CASES = {  # scene, and the most frames the detector may run on (None: crossings keep it busy)
+    # one car crosses while another, 80 px past the line, drives along it with a wobbling box: that far
+    # track never settles, and it must not keep the detector busy (it did on all 40 frames before)
+    "far track settling": (
+        Scene([Vehicle(x=400, y0=40, speed=8), Vehicle(x=100, y0=260, speed=0, across=3, wobble=2)], frames=40),
+        30,
+    ),
+    # two cars cross one after the other while a third enters the region far from the line
+    "busy road": (
+        Scene(
+            [Vehicle(x=120, y0=60, speed=10), Vehicle(x=330, y0=30, speed=7, start=8),
+             Vehicle(x=520, y0=300, speed=-2, start=20)],
+            frames=45,
+        ),
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BUSY_CASES))
+def test_busy_road_detects_each_crossing_and_lets_far_tracks_coast(case):
+    """Every crossing of a busy road keeps its frames detected; the tracks far from the line coast."""
+    scene, most = BUSY_CASES[case]
+    every, _, _, _ = run(scene, "every_frame")
+    gated, results, pipeline, detector = run(scene, "motion")
+    crossing = [v for v in scene.vehicles if any((b := v.box(i)) and (b[1] + b[3]) / 2 >= LINE_Y
+                                                 for i in range(v.start, scene.frames)) and v.y0 < LINE_Y]
+    assert len(every) == len(crossing) >= 1  # the scene is what the case says
+    assert [(c.lane, c.direction, c.track_id, c.stream_ts) for c in gated] == [
+        (c.lane, c.direction, c.track_id, c.stream_ts) for c in every
+    ]
+    for vehicle, event in zip(sorted(crossing, key=scene.reaches_line), gated, strict=True):
+        counted = round(event.stream_ts * FPS)
+        for i in range(scene.reaches_line(vehicle) - 1, counted + 1):
+            assert results[i].detected, f"frame {i} (crossing counted on {counted}) was not detected"
+    assert detector.calls == sum(r.detected for r in results)
+    assert pipeline.scheduler is not None
+    assert max(_runs_of_skips(results)) < pipeline.scheduler.max_interval
+    if most is not None:
+        assert detector.calls <= most, "far tracks kept the detector busy"
+
+
+def test_a_moving_track_in_a_dwell_zone_stays_detected():
+    """A dwell zone is a target like a line: an unsteady track there is detected on every frame (it could
+    take a held vehicle's track); the same track far from any line or zone coasts."""
+    scene, _ = BUSY_CASES["far track settling"]
+    far = Scene([scene.vehicles[1]], frames=scene.frames)  # the wobbling track alone, 80 px past the line
+    data = copy.deepcopy(CAMERA)
+    data["detect"] = {"schedule": {"mode": "motion"}}
+    data["flags"] = {"held": {"zones": [{"id": "kerb", "polygon": [[60, 250], [600, 250], [600, 320], [60, 320]]}]}}
+    calls = {}
+    for name, config in (("zone", parse_config(data)), ("none", camera_config("motion"))):
+        detector = BoxFinder()
+        pipeline = GatePipeline(config, detector, MemorySink(), fps=FPS)
+        for i in range(far.frames):
+            pipeline.process(make_frame(i, FPS, far.image(i), SIZE))
+        calls[name] = detector.calls
+    assert calls["zone"] == far.frames
+    assert calls["none"] <= far.frames // 2
 
 
 def test_stationary_queue_coasts_with_the_same_tracks():
@@ -248,6 +314,7 @@ GOOD_DETECT = [
     {},
     {"schedule": {"mode": "motion"}},
     {"schedule": {"mode": "motion", "max_interval_frames": 10, "line_margin_px": 0, "motion_width": 320}},
+    {"schedule": {"mode": "motion", "lead_frames": 6, "max_speed_box_per_s": 4.5}},
     {"roi": "auto", "region_pad_px": 0},
     {"roi": [0, 0, 640, 360]},
 ]
@@ -258,6 +325,8 @@ BAD_DETECT = [
     ({"schedule": {"max_interval_frames": 0}}, ["detect.schedule.max_interval_frames", "greater than or equal to 1"]),
     ({"schedule": {"max_interval_frames": 500}}, ["detect.schedule.max_interval_frames", "less than or equal to 50"]),
     ({"schedule": {"line_margin_px": -1}}, ["detect.schedule.line_margin_px"]),
+    ({"schedule": {"lead_frames": 0}}, ["detect.schedule.lead_frames", "greater than or equal to 1"]),
+    ({"schedule": {"max_speed_box_per_s": 0}}, ["detect.schedule.max_speed_box_per_s", "greater than 0"]),
     ({"schedule": {"motion_threshold": 0}}, ["detect.schedule.motion_threshold"]),
     ({"schedule": {"background_alpha": 0}}, ["detect.schedule.background_alpha"]),
     ({"schedule": "motion"}, ["detect.schedule"]),
