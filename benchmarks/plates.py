@@ -72,6 +72,7 @@ from gatewatch.vision.plates.splits import in_split, plate_split  # noqa: F401  
 
 VN_SETS = {"vn_xemay (2-line moto)": "xemay", "vn_carlong (1-line car)": "CarLongPlate", "vn_ndata (square)": "ndata"}
 AUDIT = Path(__file__).resolve().parent / "ground_truth" / "vn_label_audit.csv"
+DEV_AUDIT = AUDIT.with_name("vn_dev_label_audit.csv")  # dev-half wrong labels found by eye after the sampled audit
 SQUARE_TEST_AUDIT = Path(__file__).resolve().parent / "ground_truth" / "vn_square_test_audit.csv"
 SQUARE_SET = "vn_ndata (square)"
 WRONG_LABEL = {"label_wrong", "both_wrong"}  # audit verdicts that say the shared label is not the plate
@@ -79,10 +80,13 @@ WRONG_LABEL = {"label_wrong", "both_wrong"}  # audit verdicts that say the share
 
 
 
-def audited_wrong_labels(path: Path = AUDIT) -> set[str]:
-    """Images (``images/...``) whose label the audit marks wrong."""
-    rows = csv.DictReader(path.read_text(encoding="utf-8").splitlines())
-    return {r["image"] for r in rows if r["verdict"].split(" ")[0] in WRONG_LABEL}
+def audited_wrong_labels(paths: tuple[Path, ...] = (AUDIT, DEV_AUDIT)) -> set[str]:
+    """Images (``images/...``) whose label the audits (the sampled one, the dev-half one) mark wrong."""
+    wrong: set[str] = set()
+    for path in paths:
+        rows = csv.DictReader(path.read_text(encoding="utf-8").splitlines())
+        wrong |= {r["image"] for r in rows if r["verdict"].split(" ")[0] in WRONG_LABEL}
+    return wrong
 
 
 def audited_square_truth(path: Path = SQUARE_TEST_AUDIT) -> dict[str, str | None]:

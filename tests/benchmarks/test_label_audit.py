@@ -48,3 +48,21 @@ def test_wilson_interval(k: int, n: int, lo: float, hi: float) -> None:
     spec.loader.exec_module(module)
     low, high = module.wilson(k, n)
     assert low == pytest.approx(lo, abs=0.01) and high == pytest.approx(hi, abs=0.01)
+
+
+def test_dev_audit_holds_only_dev_half_wrong_labels_copied_unchanged(plates_dir: Path) -> None:
+    """``vn_dev_label_audit.csv``: dev-half crops only (never the held-out half), shared labels unchanged."""
+    from gatewatch.vision.plates.splits import plate_split
+
+    rows = list(csv.DictReader((AUDIT.with_name("vn_dev_label_audit.csv")).read_text(encoding="utf-8").splitlines()))
+    assert len(rows) == 35 and len({r["image"] for r in rows}) == 35
+    assert not {r["image"] for r in rows} & {r["image"] for r in _audit()}  # not audited twice
+    assert all(r["verdict"].split(" ")[0] == "label_wrong" and r["plate_shows"] for r in rows)
+    gt = plates_dir / "vn_plate_crops_label_plate_number" / "gt_text.csv"
+    if not gt.is_file():
+        pytest.skip(f"asset missing: {gt}")
+    labels = {r["image"]: r for r in csv.DictReader(gt.read_text(encoding="utf-8").splitlines())}
+    for row in rows:
+        shared = labels[row["image"]]
+        assert shared["text_by_lines"] == row["label_text_by_lines"] and shared["subset"] == row["subset"], row
+        assert plate_split(shared["text_alnum"]) == "dev", row["image"]

@@ -19,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
     train.add_argument("--real-dev", action="store_true",
                        help="also train on the dev half of the shared VN crops (never the held-out half)")
+    train.add_argument("--threads", type=_bounded(1, 64), default=1, help="torch threads (1: the card's runs)")
     train.add_argument("--eval-every", type=_bounded(1, 1_000_000), default=500, help="steps between evaluations")
     train.set_defaults(handler=_train)
 
@@ -37,7 +38,7 @@ def _train(args: argparse.Namespace) -> int:
     from gatewatch.vision.plates.train import TrainSettings, train
 
     settings = TrainSettings(out=args.out, seed=args.seed, steps=args.steps, minutes=args.minutes, batch=args.batch,
-                             lr=args.lr, real_dev=args.real_dev, eval_every=args.eval_every)
+                             lr=args.lr, real_dev=args.real_dev, eval_every=args.eval_every, threads=args.threads)
     result = train(settings)
     print(f"wrote {result.onnx} ({result.steps_done} steps, {result.seconds / 60:.1f} min; "
           f"ONNX parity {result.parity_max_rel:.1e}, same decode {result.parity_same_decode})")

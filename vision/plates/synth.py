@@ -3,7 +3,8 @@
 Layouts (plate size in mm-like units, one box per text line) follow the real plates roughly:
 
 * ``vn_car``: one line, 520x110, ``51F-123.45`` / ``51F-1234`` / ``51LD-123.45``; white, yellow (commercial) or blue.
-* ``vn_square``: two lines, 330x165, ``51F`` / ``123.45`` (also ``34-F1`` / ``298.51``); white or yellow.
+* ``vn_square``: two lines, 330x165, ``51F`` / ``123.45`` (also ``34-F1`` / ``298.51``); white or yellow;
+  15 % electric ``23-MĐ1`` / ``023.61`` drawn in the narrower 190x140 frame those plates have (``vn_square_md``).
 * ``vn_moto``: two lines, 190x140, ``59-L2`` / ``149.99`` (or ``5417``; electric ``29-MĐ1`` / ``052.00``).
 * ``cn_blue``, ``cn_yellow``: one line, 440x140, ``桂A·12345`` (white on blue; black on yellow);
   ``cn_ccpd``: a blue plate cut like the CCPD crops (tight box of the tilted plate, 94x24, blurred;
@@ -50,6 +51,7 @@ LAYOUTS: dict[str, tuple[int, int, tuple[tuple[int, int, int, int], ...]]] = {
     "vn_car": (520, 110, ((22, 12, 498, 98),)),
     "vn_square": (330, 165, ((40, 10, 290, 78), (18, 86, 312, 156))),
     "vn_moto": (190, 140, ((14, 8, 176, 64), (8, 72, 182, 132))),
+    "vn_square_md": (190, 140, ((12, 8, 178, 64), (8, 72, 182, 132))),  # electric MĐ plates in the square set
     "cn_blue": (440, 140, ((16, 25, 424, 115),)),
     "cn_yellow": (440, 140, ((16, 25, 424, 115),)),
     "cn_green": (480, 140, ((16, 25, 464, 115),)),
@@ -69,6 +71,7 @@ CCPD_PROVINCES = {"皖": 0.75, "苏": 0.04, "浙": 0.04, "豫": 0.03, "粤": 0.0
 CCPD_CITY_A = 0.8  # share of 'A' after 皖
 SMALL_SHARE = {"vn_square": 0.5, "vn_moto": 0.4}  # kinds drawn far (small) more often than augment's default
 BLACK, WHITE, RED = (20, 20, 20), (240, 240, 240), (30, 30, 200)  # BGR
+VN_SQUARE_MD_SHARE = 0.15  # electric ``NN-MĐN`` / ``NNN.NN`` plates among the synthetic square plates
 VN_COLOURS = {"white": ((235, 235, 235), BLACK), "yellow": ((40, 200, 235), BLACK), "blue": ((150, 70, 20), WHITE)}
 
 
@@ -116,6 +119,11 @@ def glyph(font: str, char: str) -> np.ndarray:
     return mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].copy()
 
 
+def is_cjk(char: str) -> bool:
+    """Whether ``char`` is drawn with the CJK font (Chinese characters), not the Latin one (``Đ`` is Latin)."""
+    return ord(char) >= 0x2E80
+
+
 def _slots(text: str, height: int) -> list[tuple[str, float]]:
     """Width of each printed character relative to ``height``: characters 0.5, separators narrow."""
     out = []
@@ -124,7 +132,7 @@ def _slots(text: str, height: int) -> list[tuple[str, float]]:
             out.append((c, 0.22))
         elif c == " ":
             out.append((c, 0.3))
-        elif not c.isascii():
+        elif is_cjk(c):
             out.append((c, 0.62))
         else:
             out.append((c, 0.5))
@@ -153,14 +161,14 @@ def draw_line(img: np.ndarray, text: str, box: tuple[int, int, int, int], colour
             cx = int(x + cw / 2)
             img[yy - d // 2 : yy + d - d // 2, cx - d // 2 : cx + d - d // 2] = colour
         elif c != " ":
-            mask = glyph(cjk if not c.isascii() else latin, c)
+            mask = glyph(cjk if is_cjk(c) else latin, c)
             natural = max(1, int(round(mask.shape[1] / mask.shape[0] * char_h)))
             drawn = min(cw, natural)  # narrow glyphs (1, I) keep their shape, centred in the slot
             mask = cv2.resize(mask, (drawn, char_h), interpolation=cv2.INTER_AREA).astype(np.float32)[..., None] / 255
             xi = int(x + (cw - drawn) / 2)
             region = img[max(0, y0) : y0 + char_h, xi : xi + drawn]
             mask = mask[char_h - region.shape[0] if y0 < 0 else 0 :][: region.shape[0], : region.shape[1]]
-            ink = RED if (red_suffix and not c.isascii() and c not in CN_PROVINCES) else colour
+            ink = RED if (red_suffix and is_cjk(c) and c not in CN_PROVINCES) else colour
             region[:] = (region * (1 - mask) + np.array(ink, np.float32) * mask).astype(np.uint8)
         x += cw + gap * scale
 
@@ -188,11 +196,10 @@ def vn_text(rng: random.Random, kind: str) -> tuple[str, ...]:
             return (f"{prov}{series}", four)
         if r < 0.65:
             return (f"{prov}{series}{rng.choice(VN_SERIES)}", tail5)
-        if r < 0.9:
+        if r < 1 - VN_SQUARE_MD_SHARE:
             return (f"{prov}-{series}{rng.choice(DIGITS)}", tail5 if rng.random() < 0.8 else four)
-        # e.g. 29-M01 / 311.00 as some ndata labels read; likely the electric 29-MĐ1 misread, and no formats.py
-        # layout: kept as drawn for the committed model's run (reproducibility), to be dropped in the next run
-        return (f"{prov}-{series}0{rng.choice(DIGITS)}", tail5)
+        # electric plates as the dev crops show them: 23-MĐ1 / 023.61 (series MĐ, one digit 1-9, five digits)
+        return (f"{prov}-MĐ{rng.choice(DIGITS[1:])}", tail5)
     r = rng.random()  # vn_moto
     if r < 0.05:
         return (f"{prov}-MĐ{rng.choice(DIGITS)}", tail5)
@@ -232,11 +239,13 @@ def render_plate(rng: random.Random, kind: str | None = None, latin_font: Path |
     """A clean plate of ``kind`` (random by :data:`KIND_WEIGHTS` when ``None``) at its layout size."""
     if kind is None:
         kind = rng.choices(list(KIND_WEIGHTS), weights=list(KIND_WEIGHTS.values()))[0]
-    width, height, boxes = LAYOUTS[kind]
     latin = str(latin_font or rng.choice(available_latin_fonts()))
     cjk = str(_cjk_font())
+    layout = kind
     if kind.startswith("vn"):
         printed = vn_text(rng, kind)
+        if kind == "vn_square" and "MĐ" in printed[0]:
+            layout = "vn_square_md"
         colour_name = rng.choices(["white", "yellow", "blue"], weights=[0.7, 0.25, 0.05])[0]
         bg, fg = VN_COLOURS[colour_name]
     else:
@@ -245,6 +254,7 @@ def render_plate(rng: random.Random, kind: str | None = None, latin_font: Path |
             "cn_blue": ((160, 60, 10), WHITE), "cn_ccpd": ((190, 110, 20), WHITE), "cn_yellow": ((30, 190, 235), BLACK), "cn_yellow2": ((30, 190, 235), BLACK),
             "cn_green": ((150, 225, 160), BLACK), "cn_police": ((235, 235, 235), BLACK),
         }[kind]
+    width, height, boxes = LAYOUTS[layout]
     img = np.empty((height, width, 3), np.uint8)
     img[:] = np.clip(np.array(bg) + np.array([rng.randint(-20, 20) for _ in range(3)]), 0, 255)
     if kind == "cn_ccpd":  # CCPD blues run from pale cyan to deep navy

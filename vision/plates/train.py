@@ -43,6 +43,8 @@ from gatewatch.vision.plates.synth import augment, camera_effects, render_plate
 log = logging.getLogger(__name__)
 
 REPO_AUDIT = Path(__file__).resolve().parents[2] / "benchmarks" / "ground_truth" / "vn_label_audit.csv"
+# dev-half labels found wrong by eye after the sampled audit above (dev half only; read beside it)
+REPO_DEV_AUDIT = REPO_AUDIT.with_name("vn_dev_label_audit.csv")
 WRONG_LABEL = {"label_wrong", "both_wrong"}  # the audit verdicts benchmarks/plates.py leaves out
 VN_CROPS = Path("plates") / "vn_plate_crops_label_plate_number"
 CN_CROPS = Path("plates") / "cn_lprnet_test_crops"
@@ -86,11 +88,15 @@ class RealPlate:
 
 
 def audited_wrong(path: Path = REPO_AUDIT) -> set[str]:
-    """Images whose label the audit marks wrong (empty when the audit file is absent)."""
-    if not path.is_file():
-        return set()
-    rows = csv.DictReader(path.read_text(encoding="utf-8").splitlines())
-    return {r["image"] for r in rows if r["verdict"].split(" ")[0] in WRONG_LABEL}
+    """Images whose label the audit at ``path`` marks wrong, with the dev-half audit beside the default
+    audit file (``vn_dev_label_audit.csv``); empty for a file that is absent."""
+    paths = [path, REPO_DEV_AUDIT] if path == REPO_AUDIT else [path]
+    wrong: set[str] = set()
+    for one in paths:
+        if one.is_file():
+            rows = csv.DictReader(one.read_text(encoding="utf-8").splitlines())
+            wrong |= {r["image"] for r in rows if r["verdict"].split(" ")[0] in WRONG_LABEL}
+    return wrong
 
 
 def real_dev_plates(root: Path | None = None, audit: Path = REPO_AUDIT, check: bool = False) -> list[RealPlate]:
@@ -329,7 +335,8 @@ def write_model_card(path: Path, settings: TrainSettings, result: TrainResult) -
     """The model card: data, settings, seed, command, training figures (benchmark figures are added after)."""
     last = result.history[-1] if result.history else {}
     command = (f"gatewatch plates train --out {settings.out} --seed {settings.seed} --steps {settings.steps} "
-               f"--minutes {settings.minutes:g} --batch {settings.batch}" + (" --real-dev" if settings.real_dev else ""))
+               f"--minutes {settings.minutes:g} --batch {settings.batch}" + (" --real-dev" if settings.real_dev else "")
+               + (f" --threads {settings.threads}" if settings.threads != 1 else ""))
     text = f"""# gatewatch plate line recogniser (`own` reader)
 
 ## Model
@@ -342,13 +349,14 @@ Two-line plates are split into lines before reading (`own.plate_lines`: 4 % fram
 * Synthetic plates (`vision/plates/synth.py`): Vietnamese one-line car, two-line square and motorbike
   plates (white, yellow, blue), Chinese blue, yellow, green new-energy, two-line yellow truck and police
   plates (fonts: DejaVu Sans Condensed Bold, Liberation Sans Narrow Bold, WenQuanYi); perspective,
-  rotation, small sizes (two-line plates down to ~22-40 px high), blur, noise, glare, dirt, exposure, JPEG.
-* {"Real: three quarters of the dev half of the shared Vietnamese and Chinese crops (split by plate text with the benchmark's hash; VN labels the audit marks wrong left out): " + str(result.real_dev_plates) + " plates, " + str(int(settings.real_share * 100)) + " % of each batch (VN augmented 60 % of the time, CN 94x24 crops given camera effects only, half the time)." if settings.real_dev else "No real crops."}
+  rotation, small sizes (two-line plates down to ~22-40 px high), blur, noise, glare, dirt, exposure, JPEG;
+  15 % of the square plates are electric `NN-MĐN` / `NNN.NN` plates in their narrower frame.
+* {"Real: three quarters of the dev half of the shared Vietnamese and Chinese crops (split by plate text with the benchmark's hash; VN labels the audits (`vn_label_audit.csv`, `vn_dev_label_audit.csv`) mark wrong left out): " + str(result.real_dev_plates) + " plates, " + str(int(settings.real_share * 100)) + " % of each batch (VN augmented 60 % of the time, CN 94x24 crops given camera effects only, half the time)." if settings.real_dev else "No real crops."}
   No held-out (`--split test`) plate was trained on, nor the dev-check quarter of the dev half
   (`train.dev_check`), which is the real validation set below and the set fusion choices are made on.
 
 ## Settings
-`{json.dumps(asdict(settings))}`; AdamW, one-cycle learning rate, CTC loss, one torch thread.
+`{json.dumps(asdict(settings))}`; AdamW, one-cycle learning rate, CTC loss, {settings.threads} torch thread(s).
 Steps done: {result.steps_done} in {result.seconds / 60:.1f} min on {platform.processor() or platform.machine()}
 (torch {torch.__version__}).
 

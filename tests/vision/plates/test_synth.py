@@ -28,9 +28,9 @@ EXPECTED = {
 
 
 def test_layout_table_covers_every_kind() -> None:
-    assert set(LAYOUTS) == set(EXPECTED)
+    assert set(LAYOUTS) == set(EXPECTED) | {"vn_square_md"}  # the electric MĐ frame of the square set
     for kind, (width, height, boxes) in LAYOUTS.items():
-        assert len(boxes) == EXPECTED[kind][0], kind
+        assert len(boxes) == EXPECTED[kind.removesuffix("_md")][0], kind
         for x0, y0, x1, y1 in boxes:
             assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height, kind
 
@@ -40,16 +40,30 @@ def test_rendered_plates_have_their_layout_and_a_label_that_fits_the_format(kind
     rng = random.Random(3)
     for _ in range(12):
         plate = render_plate(rng, kind)
-        width, height, _ = LAYOUTS[kind]
+        width, height, _ = LAYOUTS["vn_square_md" if "MĐ" in plate.printed[0] and kind == "vn_square" else kind]
         assert plate.image.shape == (height, width, 3) and plate.image.dtype == np.uint8
         assert len(plate.lines) == len(plate.printed) == EXPECTED[kind][0]
         assert plate.lines == tuple(clean(p.replace("Đ", "D")) for p in plate.printed)
         assert all(c in OWN_CHARSET for line in plate.lines for c in line)
-        if kind == "vn_square" and re.fullmatch(r"\d\d-[A-Z]0\d", plate.printed[0]):
-            continue  # "29-M01" as some ndata labels read: drawn, but no formats.py layout (synth.vn_text)
         fitted = normalise(list(plate.lines), max_substitutions=0)
         assert fitted is not None and fitted.country == EXPECTED[kind][1], plate.printed
         assert fitted.text == "".join(plate.lines)
+
+
+def test_square_plates_draw_the_electric_md_layout_and_never_a_three_character_series() -> None:
+    rng = random.Random(19)
+    printed = [render_plate(rng, "vn_square").printed for _ in range(400)]
+    electric = [p for p in printed if "MĐ" in p[0]]
+    assert 0.08 <= len(electric) / len(printed) <= 0.25  # VN_SQUARE_MD_SHARE (15 %)
+    for top, bottom in electric:  # 23-MĐ1 / 023.61, as the dev crops show them
+        assert re.fullmatch(r"\d\d-MĐ[1-9]", top) and re.fullmatch(r"\d{3}\.\d\d", bottom), (top, bottom)
+        assert len(clean((top + bottom).replace("Đ", "D"))) == 10
+    for top, _ in printed:  # no "27-U07" (a misread MĐ1 some labels carry): a series is a letter and one character
+        assert not re.fullmatch(r"\d\d-[A-Z]0\d", top), top
+    drawn = [render_plate(rng, "vn_square") for _ in range(40)]
+    width, height, _ = LAYOUTS["vn_square_md"]
+    assert all(p.image.shape[:2] == (height, width) for p in drawn if "MĐ" in p.printed[0])  # the narrower frame
+    assert any("MĐ" in p.printed[0] for p in drawn)
 
 
 def test_vn_motorbike_plates_are_printed_as_on_the_road() -> None:
