@@ -196,6 +196,12 @@ class DetectConfig(Strict):
                 raise ValueError("[x0, y0, x1, y1] needs x1 > x0 and y1 > y0, at least 32 pixels each way")
         return roi
 
+    @model_validator(mode="after")
+    def _overlap_threads_need_overlap(self) -> DetectConfig:
+        if self.overlap_threads > 1 and not self.overlap:
+            raise ValueError("overlap_threads: frames are detected ahead only with overlap: true")
+        return self
+
 
 class TrackerConfig(Strict):
     """ByteTrack settings (the ``trackers`` library), times in seconds of stream time."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -177,6 +178,7 @@ class OnnxModel:
         self.output_names = [o.name for o in self.session.get_outputs()]
         self._binding = (self.session.io_binding() if self.tuning.io_binding and self.providers[0] != "CPUExecutionProvider"
                          else None)
+        self._binding_lock = threading.Lock()
         self.raw_metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
         self.metadata: dict[str, Any] = {k: _literal(v) for k, v in self.raw_metadata.items()}
         self.names: dict[int, str] = {int(k): str(v) for k, v in dict(self.metadata.get("names", {})).items()}
@@ -226,14 +228,15 @@ class OnnxModel:
         batch = batch.astype(self.input_dtype, copy=False)
         if self._binding is None:
             return self.session.run(self.output_names, {self.input_name: batch})
-        binding = self._binding  # a GPU provider: one copy in, outputs left where the provider puts them
-        binding.clear_binding_inputs()
-        binding.clear_binding_outputs()
-        binding.bind_cpu_input(self.input_name, np.ascontiguousarray(batch))
-        for name in self.output_names:
-            binding.bind_output(name)
-        self.session.run_with_iobinding(binding)
-        return list(binding.copy_outputs_to_cpu())
+        with self._binding_lock:  # one binding: concurrent callers (detect.overlap_threads) take turns
+            binding = self._binding  # a GPU provider: one copy in, outputs left where the provider puts them
+            binding.clear_binding_inputs()
+            binding.clear_binding_outputs()
+            binding.bind_cpu_input(self.input_name, np.ascontiguousarray(batch))
+            for name in self.output_names:
+                binding.bind_output(name)
+            self.session.run_with_iobinding(binding)
+            return list(binding.copy_outputs_to_cpu())
 
     def describe(self) -> dict[str, Any]:
         """What benchmarks and logs report about this model."""

@@ -77,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers > 1:
         raise ConfigError(f"--workers {args.workers}: for several cameras (-c twice or --site); one camera uses "
-                          "both cores with model.threads: 2 or detect.overlap_threads: 2 in its config")
+                          "both cores with model.threads: 2, or detect.overlap: true with detect.overlap_threads: 2, in its config")
     config = _load_with_overrides(args, args.config[0])
     summary = run_camera(config, max_frames=args.max_frames, progress_every_s=args.progress)
     # Events on stdout stay pure JSON lines: the summary then goes to stderr.

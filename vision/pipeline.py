@@ -32,7 +32,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -391,6 +391,7 @@ class DetectAhead:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="detect-ahead", daemon=True)
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="detect-ahead") if threads > 1 else None
+        self._in_flight: set[Future[tuple[sv.Detections, float]]] = set()
 
     def _put(self, item: object) -> bool:
         while not self._stop.is_set():
@@ -415,7 +416,12 @@ class DetectAhead:
                     pipeline._setup(frame)
                 # one thread ahead: detected here; several: this thread only reads and hands out frames
                 job: Future[tuple[sv.Detections, float]] | tuple[sv.Detections, float]
-                job = self._pool.submit(self._detect, frame) if self._pool is not None else self._detect(frame)
+                if self._pool is not None:
+                    job = self._pool.submit(self._detect, frame)
+                    self._in_flight.add(job)
+                    job.add_done_callback(self._in_flight.discard)
+                else:
+                    job = self._detect(frame)
                 if not self._put((frame, job)):
                     return
         except BaseException as exc:  # handed to the caller's thread
@@ -446,5 +452,8 @@ class DetectAhead:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:  # frames not started are dropped; a model call under way gets 5 s
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            _, left = wait(list(self._in_flight), timeout=5)
+            if left:
+                log.warning("%d detection(s) still running 5 s after the run ended; left to finish", len(left))

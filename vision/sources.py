@@ -515,7 +515,12 @@ class Prefetcher:
     def __iter__(self) -> Iterator[Frame]:
         self._thread.start()
         while True:
-            item = self.queue.get()
+            try:
+                item = self.queue.get(timeout=0.2)
+            except queue.Empty:
+                if self.source._stop.is_set() and not self._thread.is_alive():
+                    break  # closed under this consumer (``close`` may have taken the end marker)
+                continue
             if item is self._END:
                 break
             yield cast(Frame, item)  # the queue holds frames and one end marker
@@ -538,4 +543,4 @@ class Prefetcher:
             with contextlib.suppress(queue.Empty):  # make room, so the thread never waits on a full queue
                 self.queue.get(timeout=0.05)
         if self._thread.is_alive():
-            log.warning("frame reader still decoding after %.0f s; the source is closed under its lock", timeout_s)
+            log.warning("frame reader still decoding after %.1f s; the source is closed under its lock", timeout_s)

@@ -68,3 +68,29 @@ def test_a_run_cut_short_stops_the_detection_threads(vehicle_detector, threads):
     left = [t for t in threading.enumerate() if t.name.startswith("detect-ahead") and t.ident not in before]
     alive = [t.name for t in left if t.is_alive()]
     assert not alive, f"detect-ahead threads outlived their run: {alive}"
+
+
+class _FailsOnCall:
+    """The real detector, raising on its ``fail_on``-th call (a model error in the middle of a clip)."""
+
+    def __init__(self, real: Any, fail_on: int) -> None:
+        self.real, self.fail_on, self.calls = real, fail_on, 0
+        self._lock = threading.Lock()
+
+    def predict(self, frame: Any) -> Any:
+        with self._lock:
+            self.calls += 1
+            call = self.calls
+        if call == self.fail_on:
+            raise RuntimeError(f"model failed on call {call} (test)")
+        return self.real.predict(frame)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_detector_error_ahead_reaches_the_caller_and_every_thread_ends(vehicle_detector, threads):
+    before = {t.ident for t in threading.enumerate() if t.name.startswith("detect-ahead")}
+    with pytest.raises(RuntimeError, match="model failed on call 8"):
+        run(config(True, threads=threads), _FailsOnCall(vehicle_detector, 8), 40)
+    left = [t.name for t in threading.enumerate()
+            if t.name.startswith("detect-ahead") and t.ident not in before and t.is_alive()]
+    assert not left, f"detect-ahead threads outlived the failed run: {left}"

@@ -317,6 +317,7 @@ GOOD_DETECT = [
     {"schedule": {"mode": "motion", "lead_frames": 6, "max_speed_box_per_s": 4.5}},
     {"roi": "auto", "region_pad_px": 0},
     {"roi": [0, 0, 640, 360]},
+    {"overlap": True, "overlap_threads": 2},
 ]
 
 BAD_DETECT = [
@@ -335,6 +336,8 @@ BAD_DETECT = [
     ({"roi": [-5, 0, 100, 100]}, ["detect.roi", "must not be negative"]),
     ({"roi": [0, 0, 100]}, ["detect.roi"]),
     ({"region_pad_px": -1}, ["detect.region_pad_px"]),
+    ({"overlap_threads": 2}, ["detect", "only with overlap: true"]),
+    ({"overlap": True, "overlap_threads": 0}, ["detect.overlap_threads"]),
 ]
 
 

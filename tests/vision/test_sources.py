@@ -164,6 +164,26 @@ def test_closing_after_an_early_stop_waits_for_the_reader_thread(stop_after: int
     assert not reader._thread.is_alive()
 
 
+def test_a_consumer_still_iterating_ends_when_the_reader_is_closed_under_it() -> None:
+    """``close`` (from another thread, e.g. the run's ``finally``) may take the end marker while a consumer
+    (the detect-ahead thread) is still iterating: the consumer must end, not wait on the queue forever."""
+    import threading
+
+    source = SlowDecoder()
+    reader = Prefetcher(source)
+    frames = iter(reader)
+    assert next(frames) is not None
+    reader.close()
+    while not reader.queue.empty():  # what close took, or left: nothing comes after it
+        reader.queue.get_nowait()
+    rest: list[Frame] = []
+    consumer = threading.Thread(target=lambda: rest.extend(frames), daemon=True)
+    consumer.start()
+    consumer.join(timeout=5)
+    assert not consumer.is_alive(), "the consumer waits forever on a closed reader"
+    source.close()
+
+
 def test_a_run_cut_short_by_max_frames_leaves_the_source_safe_to_close() -> None:
     config = load_config(ROOT / "samples" / "highway_cctv.yaml")
     for _ in range(3):
