@@ -93,6 +93,21 @@ class SourceStats:
             self.corrupt_indices.append(index)
 
 
+#: frame rates outside this range are a container's time base, not a camera's rate (RTSP often says 90000)
+PLAUSIBLE_FPS = (1.0, 240.0)
+
+
+def plausible_fps(reported: float, uri: str = "") -> float:
+    """The frame rate a source reports, or 25 when it is missing or implausible (the tracker's memory and
+    the scheduler's speeds are sized by it); an implausible one is logged."""
+    low, high = PLAUSIBLE_FPS
+    if low <= reported <= high:
+        return float(reported)
+    if reported:
+        log.warning("%s reports %.6g FPS, not a frame rate; 25 FPS assumed", uri or "source", reported)
+    return 25.0
+
+
 def _valid(image: np.ndarray | None) -> TypeIs[np.ndarray]:
     return image is not None and image.ndim == 3 and image.shape[0] > 0 and image.shape[1] > 0 and image.shape[2] == 3
 
@@ -186,7 +201,7 @@ class VideoFileSource(FrameSource):
             ok, first = probe.read() if probe.isOpened() else (False, None)
             if not ok or not _valid(first):
                 raise SourceError(f"cannot read video: {self.path} (not a video, or an unsupported codec)")
-            self.fps = float(probe.get(cv2.CAP_PROP_FPS)) or 25.0
+            self.fps = plausible_fps(float(probe.get(cv2.CAP_PROP_FPS)), str(self.path))
             count = int(probe.get(cv2.CAP_PROP_FRAME_COUNT))
         finally:
             probe.release()
@@ -336,7 +351,7 @@ class StreamSource(FrameSource):
         if cap is None:
             raise SourceError(f"cannot open stream: {config.uri} ({self.stats.open_attempts} attempt(s) failed)")
         self.cap = cap
-        self.fps = float(self.cap.get(cv2.CAP_PROP_FPS)) or 25.0
+        self.fps = plausible_fps(float(self.cap.get(cv2.CAP_PROP_FPS)), config.uri)
         self.size = (int(self.cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self.cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
 
     def _open_once(self) -> cv2.VideoCapture | None:

@@ -22,6 +22,7 @@ from gatewatch.vision.sources import (
     Prefetcher,
     VideoFileSource,
     open_source,
+    plausible_fps,
 )
 from tests.conftest import asset
 
@@ -203,3 +204,13 @@ def test_a_video_source_closed_while_its_reader_decodes_is_safe() -> None:
     source.close()  # the reader thread is decoding ahead right now
     reader.close()
     assert not reader._thread.is_alive()
+
+
+@pytest.mark.parametrize(
+    ("reported", "expected"),
+    [(25.0, 25.0), (29.97, 29.97), (1.0, 1.0), (240.0, 240.0), (0.0, 25.0), (90000.0, 25.0), (180000.0, 25.0),
+     (-1.0, 25.0), (float("nan"), 25.0), (float("inf"), 25.0), (0.5, 25.0)],
+)
+def test_a_reported_frame_rate_is_used_only_when_plausible(reported, expected):
+    """RTSP sources often report their 90 kHz time base as FPS: it would size the tracker's memory in frames."""
+    assert plausible_fps(reported, "rtsp://cam") == pytest.approx(expected)
