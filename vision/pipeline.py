@@ -370,10 +370,11 @@ class DetectAhead:
     """Detects the frames ahead on their own threads while the caller tracks and publishes frame t.
 
     onnxruntime and OpenCV release the GIL, so the letterbox and the model run beside the
-    tracker, the stages and the sinks. With ``threads`` > 1 (``detect.overlap_threads``) that
-    many frames are in the model at once, each on its own thread (an onnxruntime session runs
-    concurrent calls; with one intra-op thread each call computes on its caller's thread), so a
-    one-thread session uses every core without intra-op synchronisation. One FIFO keeps the
+    tracker, the stages and the sinks. One thread reads the frames and hands each to a pool of
+    ``threads`` (``detect.overlap_threads``): that many frames are in the model at once, each on
+    its own thread (an onnxruntime session runs concurrent calls; with one intra-op thread each
+    call computes on its caller's thread), so a one-thread session uses every core without
+    intra-op synchronisation. One FIFO keeps the
     frames in order: the caller gets ``(frame, detections, detect_ms)`` exactly as the source
     gave the frames, so tracks and counts are those of the plain loop. Only for every-frame
     detection: the motion scheduler decides from the last frame's tracks, which a frame ahead
@@ -390,7 +391,7 @@ class DetectAhead:
         self.error: BaseException | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="detect-ahead", daemon=True)
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="detect-ahead") if threads > 1 else None
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="detect-ahead")
         self._in_flight: set[Future[tuple[sv.Detections, float]]] = set()
 
     def _put(self, item: object) -> bool:
@@ -414,14 +415,9 @@ class DetectAhead:
                     return
                 if pipeline._size is None:
                     pipeline._setup(frame)
-                # one thread ahead: detected here; several: this thread only reads and hands out frames
-                job: Future[tuple[sv.Detections, float]] | tuple[sv.Detections, float]
-                if self._pool is not None:
-                    job = self._pool.submit(self._detect, frame)
-                    self._in_flight.add(job)
-                    job.add_done_callback(self._in_flight.discard)
-                else:
-                    job = self._detect(frame)
+                job = self._pool.submit(self._detect, frame)  # this thread only reads and hands out frames
+                self._in_flight.add(job)
+                job.add_done_callback(self._in_flight.discard)
                 if not self._put((frame, job)):
                     return
         except BaseException as exc:  # handed to the caller's thread
@@ -436,8 +432,8 @@ class DetectAhead:
             if item is self._END:
                 break
             frame: Frame = item[0]  # type: ignore[index]
-            job: Future[tuple[sv.Detections, float]] | tuple[sv.Detections, float] = item[1]  # type: ignore[index]
-            detections, detect_ms = job.result() if isinstance(job, Future) else job
+            job: Future[tuple[sv.Detections, float]] = item[1]  # type: ignore[index]
+            detections, detect_ms = job.result()
             yield frame, detections, detect_ms
         self._thread.join(timeout=5)
         if self.error is not None:
@@ -452,8 +448,7 @@ class DetectAhead:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
-        if self._pool is not None:  # frames not started are dropped; a model call under way gets 5 s
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            _, left = wait(list(self._in_flight), timeout=5)
-            if left:
-                log.warning("%d detection(s) still running 5 s after the run ended; left to finish", len(left))
+        self._pool.shutdown(wait=False, cancel_futures=True)  # frames not started are dropped
+        _, left = wait(list(self._in_flight), timeout=5)  # a model call under way gets 5 s
+        if left:
+            log.warning("%d detection(s) still running 5 s after the run ended; left to finish", len(left))

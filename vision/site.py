@@ -235,9 +235,7 @@ class SiteRunner:
             # One grace for all the readers still running: a camera hung inside its decoder is waited
             # for at most ``close_grace_s`` in all, not that long once per camera (systemd's stop timeout).
             deadline = time.monotonic() + self.close_grace_s
-            for camera in self._running():  # every reader winds down at once, under the one deadline
-                if camera.source is not None:
-                    camera.source.stop()
+            self.stop()  # every source stops at once, so every reader winds down under the one deadline
             for camera in self._running():
                 self._finish(camera, "finished", close_timeout_s=max(0.2, deadline - time.monotonic()))
             self.summary.seconds = time.perf_counter() - start
