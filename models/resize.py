@@ -29,10 +29,12 @@ def trimmed_imgsz(width: int, height: int, longest: int = 640) -> tuple[int, int
     """Input ``(h, w)`` for a ``width`` x ``height`` frame: the scale a ``longest`` square letterbox gives it,
     its padding trimmed to the next multiple of 32 (1280x720 -> 384x640, 320x240 -> 480x640).
 
-    The detector sees exactly the pixels it saw at ``longest`` x ``longest``, so recall stays; only the
-    padding rows are no longer computed (measured: -33 % / -21 % CPU a frame on the 720p / CCTV clips,
-    same counts, ``benchmarks/results/changes.md``; 320x256 for the 320x240 clip, no doubling, missed
-    2 more of 43 crossings).
+    The detector sees the pixels it saw at ``longest`` x ``longest``, without most of the grey padding
+    rows (measured: -33 % / -21 % CPU a frame on the 720p / CCTV clips, same counts,
+    ``benchmarks/results/changes.md``; 320x256 for the 320x240 clip, no doubling, missed 2 more of 43
+    crossings). Recall is not always the same: on the 640x360 street clip, parked cars near the frame's
+    top and bottom edges drop out often enough that 3 of its 6 held stays end early (2 start again as
+    new flags), which the 640x640 file does not do. So ``model.imgsz`` stays opt-in.
     """
     if width <= 0 or height <= 0:
         raise ValueError(f"frame size {width}x{height}")

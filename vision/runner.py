@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatewatch.config import CameraConfig
-from gatewatch.errors import ConfigError
+from gatewatch.errors import ConfigError, ModelError
 from gatewatch.models.onnx import OnnxModel, SessionTuning, choose_providers
 from gatewatch.models.registry import half_precision_model, input_size, resized_model, resolve_model
 from gatewatch.models.resize import trimmed_imgsz
@@ -27,6 +27,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def trimmed_model(path: Path, frame_size: tuple[int, int]) -> Path:
+    """``path`` resized to the trimmed letterbox of a ``frame_size`` (width, height) image (``model.imgsz: auto``).
+
+    Raises ``ModelError`` for whatever stops it: no ``onnx`` package, a file onnx cannot read, an input with no
+    fixed size, a graph that is not a YOLO detect head.
+    """
+    try:
+        own = input_size(path)
+    except ImportError as exc:
+        raise ModelError(f"'auto' rewrites the model file with the onnx package: {exc} "
+                         "(pip install 'gatewatch[quantize]')") from exc
+    except Exception as exc:  # onnx's DecodeError and the like: the session load says what is wrong
+        raise ModelError(f"cannot read the input size of {Path(path).name}: {exc}") from exc
+    if min(own) <= 0:
+        raise ModelError(f"{Path(path).name} has no fixed input size to trim")
+    return resized_model(path, trimmed_imgsz(*frame_size, longest=max(own)))
+
+
 def model_settings(config: CameraConfig, frame_size: tuple[int, int] | None = None) -> tuple[Path, SessionTuning]:
     """The detector file the config names (resized or halved copy when asked) and its session settings.
 
@@ -39,8 +57,7 @@ def model_settings(config: CameraConfig, frame_size: tuple[int, int] | None = No
         if frame_size is None:
             raise ConfigError("model.imgsz: 'auto' needs the camera's frame size (open the source first)")
         roi = detection_roi(config, frame_size)  # the detector sees the ROI, not the frame, when one is set
-        seen = (roi[2] - roi[0], roi[3] - roi[1]) if roi is not None else frame_size
-        path = resized_model(path, trimmed_imgsz(*seen, longest=max(input_size(path))))
+        path = trimmed_model(path, (roi[2] - roi[0], roi[3] - roi[1]) if roi is not None else frame_size)
     elif m.imgsz is not None:
         path = resized_model(path, m.imgsz)
     tuning = SessionTuning(inter_op_threads=m.inter_op_threads, spinning=m.spinning, execution_mode=m.execution_mode,

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import onnxruntime as ort
@@ -107,6 +109,37 @@ def test_imgsz_auto_picks_the_cameras_trimmed_size_and_needs_the_frame(vehicle_m
     square = YoloDetector(vehicle_model, classes=VEHICLES, confidence=0.4).predict(motorway_frame)
     trimmed = YoloDetector(detector.model, classes=VEHICLES, confidence=0.4).predict(motorway_frame)
     assert len(square) >= 3 and len(trimmed) == len(square)
+
+
+@pytest.mark.parametrize(
+    ("imgsz", "model", "expected"),
+    [
+        ("auto", "coco", (384, 640)),  # 1280x720: the file's 640x640 less the letterbox padding
+        (None, "coco", (640, 640)),  # null (default): the file itself
+        # A file that cannot be trimmed is refused with a ModelError saying why, never a raw onnx traceback.
+        ("auto", "crnn", "no YOLO detect-head anchors"),  # fixed input, not a YOLO head (the plate recogniser)
+        ("auto", "corrupt", "cannot read the input size of model.onnx"),  # was a protobuf DecodeError
+    ],
+)
+def test_imgsz_auto_trims_a_yolo_file_and_refuses_others_with_a_model_error(imgsz, model, expected, vehicle_model,
+                                                                            tmp_path, monkeypatch):
+    from gatewatch.vision.runner import model_settings
+
+    monkeypatch.setenv("GATEWATCH_CACHE_DIR", str(tmp_path))
+    corrupt = tmp_path / "model.onnx"
+    corrupt.write_bytes(b"\x00" * 1000)
+    crnn = Path(__file__).resolve().parents[2] / "vision" / "plates" / "weights" / "gatewatch_plate_crnn.onnx"
+    name = {"coco": vehicle_model.path, "crnn": crnn, "corrupt": corrupt}[model]
+    data = {"gate": "g", "camera": "c", "source": {"uri": "x.mp4"}, "model": {"name": str(name), "imgsz": imgsz},
+            "lanes": [{"id": "a", "line": [[0, 10], [100, 10]], "entry_heading": "down"}]}
+    config = parse_config(data)
+    if isinstance(expected, str):
+        with pytest.raises(ModelError, match=expected):
+            model_settings(config, (1280, 720))
+        return
+    path, _ = model_settings(config, (1280, 720))
+    assert OnnxModel(path, warmup=False).imgsz == expected
+    assert (path == vehicle_model.path) == (imgsz is None)
 
 
 def test_io_binding_on_the_cpu_is_the_plain_path(vehicle_model, motorway_frame):
