@@ -154,10 +154,24 @@ def _download_and_export(name: str) -> Path | None:
 
 
 def input_size(path: Path) -> tuple[int, int]:
-    """The ``(h, w)`` of an image model file's first input (0 where the file leaves a side dynamic)."""
-    import onnx
+    """The ``(h, w)`` of an image model file's first input (0 where the file leaves a side dynamic).
 
-    dims = onnx.load(str(path), load_external_data=False).graph.input[0].type.tensor_type.shape.dim
+    Raises ``ModelError`` when the file cannot be read (or the ``onnx`` package is missing) and when its first
+    input is not an image batch ``(N, C, H, W)``.
+    """
+    try:
+        import onnx
+        from google.protobuf.message import DecodeError
+    except ImportError as exc:
+        raise ModelError(f"reading a model's input size needs the onnx package: {exc} "
+                         "(pip install 'gatewatch[quantize]')") from exc
+    try:
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except (DecodeError, OSError, ValueError) as exc:
+        raise ModelError(f"{Path(path).name}: not a readable ONNX file ({exc})") from exc
+    dims = graph.input[0].type.tensor_type.shape.dim if graph.input else []
+    if len(dims) != 4:
+        raise ModelError(f"{Path(path).name}: its input is not an image batch (N, C, H, W)")
     return int(dims[2].dim_value), int(dims[3].dim_value)
 
 

@@ -33,13 +33,7 @@ def trimmed_model(path: Path, frame_size: tuple[int, int]) -> Path:
     Raises ``ModelError`` for whatever stops it: no ``onnx`` package, a file onnx cannot read, an input with no
     fixed size, a graph that is not a YOLO detect head.
     """
-    try:
-        own = input_size(path)
-    except ImportError as exc:
-        raise ModelError(f"'auto' rewrites the model file with the onnx package: {exc} "
-                         "(pip install 'gatewatch[quantize]')") from exc
-    except Exception as exc:  # onnx's DecodeError and the like: the session load says what is wrong
-        raise ModelError(f"cannot read the input size of {Path(path).name}: {exc}") from exc
+    own = input_size(path)
     if min(own) <= 0:
         raise ModelError(f"{Path(path).name} has no fixed input size to trim")
     return resized_model(path, trimmed_imgsz(*frame_size, longest=max(own)))

@@ -111,6 +111,18 @@ def test_imgsz_auto_picks_the_cameras_trimmed_size_and_needs_the_frame(vehicle_m
     assert len(square) >= 3 and len(trimmed) == len(square)
 
 
+def one_node_model(path: Path, shape: list) -> Path:
+    """A one-node ONNX file (Relu) whose input has ``shape`` (a str is a dynamic side)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["images"], ["out"])], "g",
+                              [helper.make_tensor_value_info("images", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, shape)])
+    onnx.save(helper.make_model(graph), str(path))
+    return path
+
+
 @pytest.mark.parametrize(
     ("imgsz", "model", "expected"),
     [
@@ -118,7 +130,10 @@ def test_imgsz_auto_picks_the_cameras_trimmed_size_and_needs_the_frame(vehicle_m
         (None, "coco", (640, 640)),  # null (default): the file itself
         # A file that cannot be trimmed is refused with a ModelError saying why, never a raw onnx traceback.
         ("auto", "crnn", "no YOLO detect-head anchors"),  # fixed input, not a YOLO head (the plate recogniser)
-        ("auto", "corrupt", "cannot read the input size of model.onnx"),  # was a protobuf DecodeError
+        ("auto", "corrupt", "model.onnx: not a readable ONNX file"),  # was a protobuf DecodeError traceback
+        ((384, 640), "corrupt", "model.onnx: not a readable ONNX file"),  # an explicit size: the same
+        ("auto", "dynamic", "has no fixed input size to trim"),  # was trimmed to a 32x32 input
+        ("auto", "flat", "its input is not an image batch"),  # was an IndexError
     ],
 )
 def test_imgsz_auto_trims_a_yolo_file_and_refuses_others_with_a_model_error(imgsz, model, expected, vehicle_model,
@@ -129,7 +144,10 @@ def test_imgsz_auto_trims_a_yolo_file_and_refuses_others_with_a_model_error(imgs
     corrupt = tmp_path / "model.onnx"
     corrupt.write_bytes(b"\x00" * 1000)
     crnn = Path(__file__).resolve().parents[2] / "vision" / "plates" / "weights" / "gatewatch_plate_crnn.onnx"
-    name = {"coco": vehicle_model.path, "crnn": crnn, "corrupt": corrupt}[model]
+    files = {"coco": vehicle_model.path, "crnn": crnn, "corrupt": corrupt}
+    if model in ("dynamic", "flat"):
+        files[model] = one_node_model(tmp_path / f"{model}.onnx", [1, 3, "h", "w"] if model == "dynamic" else [1, 8])
+    name = files[model]
     data = {"gate": "g", "camera": "c", "source": {"uri": "x.mp4"}, "model": {"name": str(name), "imgsz": imgsz},
             "lanes": [{"id": "a", "line": [[0, 10], [100, 10]], "entry_heading": "down"}]}
     config = parse_config(data)
