@@ -161,7 +161,7 @@ def input_size(path: Path) -> tuple[int, int]:
     """
     try:
         import onnx
-        from google.protobuf.message import DecodeError
+        from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
     except ImportError as exc:
         raise ModelError(f"reading a model's input size needs the onnx package: {exc} "
                          "(pip install 'gatewatch[quantize]')") from exc
