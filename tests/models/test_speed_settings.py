@@ -132,7 +132,7 @@ def one_node_model(path: Path, shape: list) -> Path:
         ("auto", "crnn", "no YOLO detect-head anchors"),  # fixed input, not a YOLO head (the plate recogniser)
         ("auto", "corrupt", "model.onnx: not a readable ONNX file"),  # was a protobuf DecodeError traceback
         ((384, 640), "corrupt", "model.onnx: not a readable ONNX file"),  # an explicit size: the same
-        ("auto", "dynamic", "has no fixed input size to trim"),  # was trimmed to a 32x32 input
+        ("auto", "dynamic", "has no fixed input size to trim"),  # was sized from a 0 side: 32x32
         ("auto", "flat", "its input is not an image batch"),  # was an IndexError
     ],
 )
