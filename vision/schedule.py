@@ -98,14 +98,22 @@ def detection_roi(config: CameraConfig, size: tuple[int, int]) -> Roi | None:
     return (min(x0, width - 1), min(y0, height - 1), min(x1, width), min(y1, height))
 
 
-def anchor_distance(segment: Segment, anchor: str, box: np.ndarray) -> float:
-    """Distance from a gate line to the point(s) of ``box`` that must cross it (``lanes.anchor``)."""
+def anchor_points(box: np.ndarray, anchor: str) -> np.ndarray:
+    """The point(s) of ``box`` that must cross a gate line (``lanes.anchor``), ``(k, 2)``."""
     x1, y1, x2, y2 = (float(v) for v in box)
     if anchor == "center":
-        return _point_segment(((x1 + x2) / 2, (y1 + y2) / 2), *segment)
+        return np.array([[(x1 + x2) / 2, (y1 + y2) / 2]])
     if anchor == "bottom_center":
-        return _point_segment(((x1 + x2) / 2, y2), *segment)
-    return segment_box_distance(segment, box)  # corners: the last corner to cross is on or next to the box
+        return np.array([[(x1 + x2) / 2, y2]])
+    return np.array([[x1, y1], [x2, y1], [x1, y2], [x2, y2]])
+
+
+def anchor_distance(segment: Segment, anchor: str, box: np.ndarray) -> float:
+    """Distance from a gate line to the point(s) of ``box`` that must cross it (``lanes.anchor``)."""
+    if anchor == "corners":  # the last corner to cross is on or next to the box
+        return segment_box_distance(segment, box)
+    (x, y), = anchor_points(box, anchor)
+    return _point_segment((float(x), float(y)), *segment)
 
 
 def segment_box_distance(segment: Segment, box: np.ndarray) -> float:
@@ -314,9 +322,9 @@ class DetectionScheduler:
         looked = inside & _overlaps(blobs, self._looked)
         return np.asarray(on_track | looked, dtype=bool)
 
-    def observe(self, tracks: sv.Detections, unconfirmed: np.ndarray | bool = False) -> None:
+    def observe(self, tracks: sv.Detections, unconfirmed: np.ndarray | None = None) -> None:
         """This frame's tracks (detected or coasted, ``data["coasted"]``), and the boxes of the tracker's
-        unconfirmed tracks (``True``: some, place unknown, as if on a line; ``False``: none)."""
+        unconfirmed tracks (``VehicleTracker.unconfirmed_boxes``; ``None``: none)."""
         ids = track_ids(tracks).tolist()
         boxes = tracks.xyxy.astype(np.float32).reshape(-1, 4)
         coasted = tracks.data.get("coasted")
@@ -360,20 +368,8 @@ class DetectionScheduler:
                 measured[i] = float(np.abs(seen.velocity).max())
         self._previous, self._boxes, self._speed, self._detected = current, boxes, speed, detected
         self._line_speed, self._settling, self._measured = line_speed, settling, measured
-        if isinstance(unconfirmed, np.ndarray):
-            self._unconfirmed = unconfirmed.astype(np.float32).reshape(-1, 4)
-        else:  # somewhere unknown: a box over the whole region (on a line whenever there is one)
-            self._unconfirmed = np.array([self.region], np.float32).reshape(-1, 4)[: int(unconfirmed)]
-
-    @property
-    def settling(self) -> bool:
-        """A live track's motion is not yet predictable."""
-        return bool(self._settling.any())
-
-    @property
-    def unconfirmed(self) -> bool:
-        """The tracker holds a track not yet confirmed."""
-        return bool(len(self._unconfirmed))
+        self._unconfirmed = (np.empty((0, 4), np.float32) if unconfirmed is None
+                             else unconfirmed.astype(np.float32).reshape(-1, 4))
 
     @property
     def detected(self) -> int:
@@ -409,13 +405,8 @@ def _unit_normal(segment: Segment) -> np.ndarray:
 
 def _speed_across(before: np.ndarray, box: np.ndarray, anchor: str, normal: np.ndarray) -> float:
     """Pixels the anchor point(s) of a box moved across a line (along its unit ``normal``) between two frames."""
-    if anchor == "corners":
-        corners = np.array([[0, 1], [2, 1], [0, 3], [2, 3]])
-        steps = box[corners] - before[corners]
-        return float(np.abs(steps @ normal).max())
-    x = ((box[0] + box[2]) - (before[0] + before[2])) / 2
-    y = (box[3] - before[3]) if anchor == "bottom_center" else ((box[1] + box[3]) - (before[1] + before[3])) / 2
-    return float(abs(x * normal[0] + y * normal[1]))
+    steps = anchor_points(box, anchor) - anchor_points(before, anchor)
+    return float(np.abs(steps @ normal).max())
 
 
 def _overlaps(blobs: np.ndarray, boxes: np.ndarray) -> np.ndarray:

@@ -104,11 +104,6 @@ class VehicleTracker:
         return coasted
 
     @property
-    def unconfirmed(self) -> bool:
-        """The tracker holds a track that has not yet been given an id (it needs consecutive detections)."""
-        return any(int(t.tracker_id) < 0 for t in self._tracker.tracks)
-
-    @property
     def unconfirmed_boxes(self) -> np.ndarray:
         """Where the tracker's unconfirmed tracks are (``(N, 4)`` xyxy, their motion model's boxes)."""
         boxes = [t.get_state_bbox() for t in self._tracker.tracks if int(t.tracker_id) < 0]
